@@ -89,6 +89,10 @@ struct AggregatorStats {
 
 enum ArmResult { kArmNew, kArmExisting, kArmTableFull };
 
+// Children one arm() call examines: the largest fan-out or port count (64) + local delivery.
+// Children past an entry's capacity are counted in children_overflow; their ACKs pass through.
+static const uint32_t kMaxArmChildren = 65;
+
 // Sets: hash buckets (power of two); Ways: entries per bucket; Children: children per entry
 // (tree fan-out + 1 for local delivery, or switch ports + 1); RangesPerChild: ranges kept per child.
 template <uint32_t Sets = 256, uint32_t Ways = 4, uint32_t Children = 17, uint32_t RangesPerChild = 4>
@@ -139,7 +143,7 @@ class AckAggregator {
       result = kArmNew;
     }
     if (e->total_packets == 0) e->total_packets = total_packets;
-    for (uint32_t i = 0; i < Children + 1; i++) {
+    for (uint32_t i = 0; i < kMaxArmChildren; i++) {
       if (i >= nchildren) break;
       if (find_child(*e, children[i].id)) continue;
       if (e->nchildren >= Children) {

@@ -126,7 +126,7 @@ inline BuildOptions default_build_options() {
 }
 
 // Write a whole frame into out[0..cap). h.set_encoding and h.set_len are filled in from set.
-// Returns kOk and *frame_len (padded to kMinFrameBytes), or kSetTooLarge (set body over
+// Returns kOk and *frame_len, or kSetTooLarge (set body over
 // kMaxSetBytes), kFrameTooLong (over cap or kMaxFrameBytes), kBadSetEncoding, kSetEmpty.
 template <uint32_t M>
 int build_frame(const NetHeaders &net, FanoutHeader h, const BasicReceiverSet<M> &set, const uint8_t *payload,
@@ -176,9 +176,8 @@ int build_frame(const NetHeaders &net, FanoutHeader h, const BasicReceiverSet<M>
   for (uint32_t i = 0; i < payload_len; i++) pl[i] = payload[i];
   if (opt.udp_checksum) store_be16(udp + 6, udp_checksum(net.ip_src, net.ip_dst, udp, udp_len));
 
-  uint32_t total = kFixedHeadersBytes + written + payload_len;
-  for (; total < kMinFrameBytes && total < cap; total++) out[total] = 0;
-  *frame_len = total;
+  // The fixed headers alone are 64 bytes, so a Fanout frame never needs Ethernet padding.
+  *frame_len = kFixedHeadersBytes + written + payload_len;
   return kOk;
 }
 
@@ -234,7 +233,7 @@ inline bool data_lengths_consistent(const FanoutHeader &h, uint32_t payload_len)
     return s > 0 && payload_len <= s && (payload_len > 0 || h.length == 0);
   }
   if (payload_len == 0) return false;
-  return (uint64_t)(h.sequence + 1) * payload_len < (uint64_t)h.length;
+  return ((uint64_t)h.sequence + 1) * payload_len < (uint64_t)h.length;
 }
 
 // Parse and validate frame[0..len). On kOk, out is filled and, if set is non-null, the receiver

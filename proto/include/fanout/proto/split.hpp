@@ -8,6 +8,11 @@
 //    copy per port carries that port's ids. Ids routed back out of the ingress port ("would
 //    loop") or with no route are dropped and counted, never sent.
 // A copy is sent only if the packet's hops-left is > 0; copies carry hops-left - 1.
+// A copy whose subset does not fit one packet (kMaxSetBytes) is sent as several copies, one per
+// piece of partition_for_packets. Under the tree rule a chunk is a contiguous part of a set that
+// fitted (its list and ranges encodings are never longer, and no counterexample for bitmaps is
+// known); under the port rule a subset can be longer (a port holding every other id of a
+// broadcast). The rule is the same for both: any copy that does not fit is cut.
 //
 // C++14, synthesizable subset.
 #ifndef FANOUT_PROTO_SPLIT_HPP

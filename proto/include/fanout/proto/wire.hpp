@@ -28,8 +28,9 @@ static const uint32_t kFixedHeadersBytes = kSetOffset;
 static const uint32_t kBeatBytes = 64; // 512-bit AXI-Stream data width
 
 // Receiver-set body limit per packet. 1024 bytes = 16 beats = 512 listed ids, 256 ranges or a
-// bitmap of up to 8,160 ids. Larger sets are cut by the sender into several packets (see
-// split.hpp, partition_for_packets): that is the only case where a sender emits more than one copy.
+// bitmap of up to 8,160 ids. A node whose copy would carry a larger set (a sender's set, or a
+// port's subset at a switch-like node) cuts it into contiguous pieces, one copy per piece
+// (split.hpp, partition_for_packets).
 static const uint32_t kMaxSetBytes = 1024;
 // Smallest frame Ethernet carries (without FCS); shorter frames are padded by the sender.
 static const uint32_t kMinFrameBytes = 60;
@@ -81,7 +82,8 @@ static const uint32_t kUdpChecksumOff = kUdpOffset + 6;
 //   3   1   hops left (decremented by every node that forwards)
 //   4   2   set length: bytes of receiver-set body after this header
 //   6   2   sender: the message's owner (the node that posted it)
-//   8   2   origin: the node that emitted this packet on this hop
+//   8   2   origin: DATA: the node that sent this copy (the receiver's parent);
+//               ACK/NACK: the node that created or aggregated it (kept when passed through)
 //  10   4   message id (sender-scoped)
 //  14   4   sequence
 //  18   4   length
@@ -155,7 +157,7 @@ enum ParseError {
   kSetBadLength,     // set length not a whole number of entries / bitmap runs
   kSetEmpty,         // DATA/NACK without receivers, or a bitmap run with no bit set
   kSetUnsorted,      // ids, ranges or runs not ascending (or a range with first > last)
-  kSetDuplicate,     // the same id twice (equal list ids, touching or overlapping ranges)
+  kSetDuplicate,     // the same id twice (equal list ids, overlapping ranges; touching ranges are fine)
   kBitmapOutOfRange, // a bitmap run reaching past id 65535
   kLengthMismatch,   // packet fields inconsistent with the type (payload vs message length, ...)
   kErrorCount
