@@ -1,0 +1,27 @@
+// The `fanout` command line: subcommands as functions over an argument vector and two streams,
+// so tests run them in-process. Each returns the process exit code.
+#ifndef FANOUT_CLI_CLI_HPP
+#define FANOUT_CLI_CLI_HPP
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace fanout {
+namespace cli {
+
+// Exit codes shared by the subcommands.
+constexpr int kExitOk = 0;
+constexpr int kExitCheckFailed = 1; // a delivery or consistency check of the walk failed
+constexpr int kExitUsage = 2;       // bad command line: one line on stderr says what
+
+// args: everything after the program name (the subcommand first).
+int run(const std::vector<std::string> &args, std::ostream &out, std::ostream &err);
+// args: everything after `plan` / `demo`.
+int run_plan(const std::vector<std::string> &args, std::ostream &out, std::ostream &err);
+int run_demo(const std::vector<std::string> &args, std::ostream &out, std::ostream &err);
+
+} // namespace cli
+} // namespace fanout
+
+#endif
