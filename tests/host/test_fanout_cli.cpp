@@ -7,7 +7,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -114,8 +113,8 @@ TEST(FanoutPlan, PortsModeOneCopyPerPort) {
   CliRun r = run_cli(with(kExampleSet, {"--mode", "ports", "--sender", "65535"}));
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_TRUE(contains(r.out, "replicating switch with 16 ports: node id i on port i*16/65536")) << r.out;
-  EXPECT_TRUE(contains(r.out, "the sender is on port 15")) << r.out;
-  EXPECT_TRUE(contains(r.out, "  65535 -> switch (port 15)  ids=3,17,200,4000,9001,12000,30000,45000,...  k=9"))
+  EXPECT_TRUE(contains(r.out, "the sender's host is attached to the switch through a host port")) << r.out;
+  EXPECT_TRUE(contains(r.out, "  65535 -> switch (host port)  ids=3,17,200,4000,9001,12000,30000,45000,...  k=9"))
       << r.out;
   EXPECT_TRUE(contains(r.out, "    switch -> port 0 (ids 0-4095)  ids=3,17,200,4000  k=4  set=list 8B  frame=1096B"))
       << r.out;
@@ -126,14 +125,16 @@ TEST(FanoutPlan, PortsModeOneCopyPerPort) {
   EXPECT_TRUE(contains(r.out, "every receiver reached exactly once: yes")) << r.out;
 }
 
-TEST(FanoutPlan, PortsModeDoesNotSendBackOutOfTheIngressPort) {
-  // Default sender 0 sits on port 0 with 3, 17, 200 and 4000: the port rule drops them (would loop).
+TEST(FanoutPlan, PortsModeReachesReceiversInTheSendersOwnBlock) {
+  // Default sender 0 is in port 0's block with 3, 17, 200 and 4000; it enters the switch through
+  // its host port, so port 0 still gets a copy for them.
   CliRun r = run_cli(with(kExampleSet, {"--mode", "ports"}));
   ASSERT_EQ(r.code, kExitOk) << r.err;
-  EXPECT_TRUE(contains(r.out, "dropped by the port rule    4 would loop (same port as the sender), 0 unroutable"))
+  EXPECT_TRUE(contains(r.out, "    switch -> port 0 (ids 0-4095)  ids=3,17,200,4000  k=4")) << r.out;
+  EXPECT_TRUE(contains(r.out, "dropped by the port rule    0 would loop (back out of the ingress port), 0 unroutable"))
       << r.out;
-  EXPECT_TRUE(contains(r.out, "receivers reached           5 of 9")) << r.out;
-  EXPECT_TRUE(contains(r.out, "every receiver reached exactly once: no")) << r.out;
+  EXPECT_TRUE(contains(r.out, "receivers reached           9 of 9")) << r.out;
+  EXPECT_TRUE(contains(r.out, "every receiver reached exactly once: yes")) << r.out;
 }
 
 // ---- plan: JSON -------------------------------------------------------------------------------------
@@ -177,11 +178,10 @@ TEST(FanoutPlan, JsonPorts) {
   nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["mode"], "ports");
   EXPECT_EQ(j["ports"], 4);
-  EXPECT_EQ(j["sender_port"], 3);
   EXPECT_EQ(j["sender_copies"], 1);
-  EXPECT_EQ(j["looped"], 1); // 60001 shares port 3 with the sender
-  EXPECT_EQ(j["port_copies"].size(), 3u);
-  EXPECT_EQ(j["reached_exactly_once"], false);
+  EXPECT_EQ(j["looped"], 0); // the sender enters through its host port: 60001 on port 3 is served
+  EXPECT_EQ(j["port_copies"].size(), 4u);
+  EXPECT_EQ(j["reached_exactly_once"], true);
 }
 #endif
 
@@ -268,10 +268,7 @@ TEST(FanoutIds, ListParsingMergesAndSorts) {
 // ---- demo --------------------------------------------------------------------------------------------
 
 TEST(FanoutDemo, EveryWorkloadDeliversAndTheSenderHearsOneAckPerMessage) {
-  auto start = std::chrono::steady_clock::now();
   std::vector<fanout::cli::WorkloadReport> reports = fanout::cli::run_demo_workloads();
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_LT(seconds, 5.0); // "well under a second" in a release build; generous for sanitizers
   ASSERT_EQ(reports.size(), 3u);
   for (const fanout::cli::WorkloadReport &r : reports) {
     SCOPED_TRACE(r.name);
@@ -282,6 +279,9 @@ TEST(FanoutDemo, EveryWorkloadDeliversAndTheSenderHearsOneAckPerMessage) {
     EXPECT_EQ(r.final_ack_ok, r.messages);
     EXPECT_EQ(r.unicast_acks, r.deliveries);
     EXPECT_LE(r.sender_packets, r.unicast_packets);
+    // The host hands its NIC each packet once; unicast fan-out moves every copy across the host
+    // interface. Fanout's frames carry k ids instead of 1, so the ratio is a little under k.
+    EXPECT_GT((double)r.unicast_bytes, 0.95 * (double)r.receivers.min * (double)r.host_interface_bytes);
     EXPECT_LE(r.max_depth, r.depth_bound);
     // The tree puts exactly one copy of each packet on the link into each receiver, as unicast does.
     EXPECT_EQ(r.link_data_copies, r.unicast_packets);

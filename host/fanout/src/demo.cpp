@@ -183,6 +183,7 @@ void Cluster::send(NodeId sender, const ReceiverSet &receivers, uint32_t message
       error();
       continue;
     }
+    report_.host_interface_bytes += len;
     queue_.push_back(Transfer{sender, sender, std::vector<uint8_t>(frame.begin(), frame.begin() + len)});
     while (!queue_.empty()) {
       Transfer t = std::move(queue_.front());
@@ -463,7 +464,7 @@ std::string ratio_text(uint64_t unicast, uint64_t fanout) {
 
 struct Totals {
   uint64_t messages = 0, deliveries = 0, receivers_ok = 0, sender_packets = 0, unicast_packets = 0;
-  uint64_t sender_bytes = 0, unicast_bytes = 0, link_data_copies = 0, link_ack_frames = 0;
+  uint64_t sender_bytes = 0, unicast_bytes = 0, host_interface_bytes = 0, link_data_copies = 0, link_ack_frames = 0;
   uint64_t acks_at_sender_host = 0, unicast_acks = 0;
   bool delivered = true;
 };
@@ -478,6 +479,7 @@ Totals totals_of(const std::vector<WorkloadReport> &reports) {
     t.unicast_packets += r.unicast_packets;
     t.sender_bytes += r.sender_bytes;
     t.unicast_bytes += r.unicast_bytes;
+    t.host_interface_bytes += r.host_interface_bytes;
     t.link_data_copies += r.link_data_copies;
     t.link_ack_frames += r.link_ack_frames;
     t.acks_at_sender_host += r.acks_at_sender_host;
@@ -520,6 +522,9 @@ void print_text(const std::vector<WorkloadReport> &reports, std::ostream &out) {
     print_row(out, "sender bytes",
               "Fanout " + std::to_string(r.sender_bytes) + " vs unicast " + std::to_string(r.unicast_bytes) +
                   ratio_text(r.unicast_bytes, r.sender_bytes));
+    print_row(out, "host->NIC bytes",
+              "Fanout " + std::to_string(r.host_interface_bytes) + " vs unicast " + std::to_string(r.unicast_bytes) +
+                  ratio_text(r.unicast_bytes, r.host_interface_bytes));
     print_row(out, "copies on all links",
               std::to_string(r.link_data_copies) + " DATA + " + std::to_string(r.link_ack_frames) + " ACK frames");
     print_row(out, "addressing/packet",
@@ -547,6 +552,9 @@ void print_text(const std::vector<WorkloadReport> &reports, std::ostream &out) {
   print_row(out, "sender bytes",
             "Fanout " + std::to_string(t.sender_bytes) + " vs unicast " + std::to_string(t.unicast_bytes) +
                 ratio_text(t.unicast_bytes, t.sender_bytes));
+  print_row(out, "host->NIC bytes",
+            "Fanout " + std::to_string(t.host_interface_bytes) + " vs unicast " + std::to_string(t.unicast_bytes) +
+                ratio_text(t.unicast_bytes, t.host_interface_bytes));
   print_row(out, "copies on all links",
             std::to_string(t.link_data_copies) + " DATA + " + std::to_string(t.link_ack_frames) + " ACK frames");
   print_row(out, "ACKs at sender hosts",
@@ -583,6 +591,7 @@ void print_json(const std::vector<WorkloadReport> &reports, std::ostream &out) {
     json.field("unicast_packets", r.unicast_packets);
     json.field("sender_bytes", r.sender_bytes);
     json.field("unicast_bytes", r.unicast_bytes);
+    json.field("host_interface_bytes", r.host_interface_bytes);
     json.field("link_data_copies", r.link_data_copies);
     json.field("link_ack_frames", r.link_ack_frames);
     write_span(json, "set_bytes", r.set_bytes);

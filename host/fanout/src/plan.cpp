@@ -289,7 +289,10 @@ void walk_ports(Plan &plan, const std::vector<uint8_t> &payload) {
   WalkResult &walk = plan.walk;
   auto table = std::make_unique<PortTable>();
   for (uint32_t id = 0; id < plan.nodes; id++) table->set((NodeId)id, (uint8_t)plan.port_of(id));
-  const uint8_t ingress = (uint8_t)plan.port_of(plan.sender);
+  // The sender's host reaches the replicating switch through a host port of its own, not through
+  // one of the P downlink ports, so no receiver is behind the ingress port (split horizon drops
+  // none); a switch that receives from a downlink would drop ids routed back out of it.
+  const uint8_t ingress = kPortNone;
   const ParseConfig cfg = default_parse_config();
   auto piece = std::make_unique<ReceiverSet>();
   auto to_switch = std::make_unique<ReceiverSet>();
@@ -311,7 +314,6 @@ void walk_ports(Plan &plan, const std::vector<uint8_t> &payload) {
     CopyLine up = describe_frame(frame, len, *to_switch);
     up.packet = p;
     up.from = plan.sender;
-    up.port = ingress;
     up.depth = 1;
     walk.sender_frames.push_back(up);
     walk.sender_copies++;
@@ -422,7 +424,7 @@ void print_text(const Plan &plan, std::ostream &out) {
   } else {
     out << "replicating switch with " << plan.ports << " ports: node id i on port i*" << plan.ports << "/" << plan.nodes
         << " (contiguous blocks of about " << (plan.nodes + plan.ports - 1) / plan.ports
-        << " ids); the sender is on port " << plan.port_of(plan.sender) << "\n";
+        << " ids); the sender's host is attached to the switch through a host port of its own\n";
   }
   uint32_t current_packet = UINT32_MAX;
   auto packet_heading = [&](uint32_t packet) {
@@ -448,7 +450,7 @@ void print_text(const Plan &plan, std::ostream &out) {
     size_t next_copy = 0;
     for (const CopyLine &up : walk.sender_frames) {
       packet_heading(up.packet);
-      out << "  " << up.from << " -> switch (port " << up.port << ")";
+      out << "  " << up.from << " -> switch (host port)";
       copy_tail(up);
       for (; next_copy < walk.copies.size() && walk.copies[next_copy].packet == up.packet; next_copy++) {
         const CopyLine &c = walk.copies[next_copy];
@@ -476,8 +478,8 @@ void print_text(const Plan &plan, std::ostream &out) {
     out << "max depth                   " << walk.max_depth << " (bound ceil(log_" << plan.fanout << " " << k
         << ") + 1 = " << depth_bound(k, plan.fanout) << ")\n";
   } else {
-    out << "dropped by the port rule    " << walk.looped << " would loop (same port as the sender), " << walk.unroutable
-        << " unroutable\n";
+    out << "dropped by the port rule    " << walk.looped << " would loop (back out of the ingress port), "
+        << walk.unroutable << " unroutable\n";
     out << "receivers reached           " << reached << " of " << k << "\n";
   }
   out << "every receiver reached exactly once: " << (once ? "yes" : "no") << "\n";
@@ -523,7 +525,6 @@ void print_json(const Plan &plan, std::ostream &out) {
     json.field("fanout", plan.fanout);
   } else {
     json.field("ports", plan.ports);
-    json.field("sender_port", plan.port_of(plan.sender));
   }
   json.field("sender", (uint32_t)plan.sender);
   json.field("sender_is_receiver", plan.sender_is_receiver);

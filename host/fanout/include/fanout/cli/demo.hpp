@@ -52,6 +52,9 @@ struct WorkloadReport {
   uint64_t unicast_packets = 0;
   uint64_t sender_bytes = 0;
   uint64_t unicast_bytes = 0;
+  // Bytes the sender's host hands its NIC: one frame per packet with Fanout (the NIC replicates);
+  // with unicast fan-out every copy crosses the host interface, so it equals unicast_bytes.
+  uint64_t host_interface_bytes = 0;
   uint64_t link_data_copies = 0; // DATA copies on every link
   uint64_t link_ack_frames = 0;  // ACK frames on every link (host -> own NIC not counted)
   Span set_bytes;                // receiver-set body in the sender's packets
