@@ -60,30 +60,15 @@ std::string rstrip(std::string s) {
 }
 
 // ---- Fixed example inputs ------------------------------------------------------------------
-// Node n: MAC 02:00:00:00:hi(n):lo(n), IPv4 10.0.0.n (examples use n < 255). Node 254 is a
-// replicating switch that runs the port rule. The UDP source port (ECMP entropy, the sender's
-// choice) is 49152 + (message id mod 16384) in every example.
+// Node n: proto/'s cluster address plan (MAC 02:00:00:00:hi(n):lo(n), IPv4 10.0.hi(n).lo(n)).
+// Node 254 is a replicating switch that runs the port rule. The UDP source port (ECMP entropy,
+// the sender's choice) is 49152 + (message id mod 16384) in every example, simpler to read in
+// a dump than entropy_port().
 const NodeId kSwitch = 254;
 
-uint32_t ip_of(NodeId n) {
-  return 0x0A000000u | n;
-}
-
 NetHeaders net_for(NodeId from, NodeId to, uint32_t message_id) {
-  NetHeaders n;
-  const uint8_t base[6] = {0x02, 0, 0, 0, 0, 0};
-  for (int i = 0; i < 6; i++) n.eth_dst[i] = n.eth_src[i] = base[i];
-  n.eth_dst[4] = (uint8_t)(to >> 8);
-  n.eth_dst[5] = (uint8_t)to;
-  n.eth_src[4] = (uint8_t)(from >> 8);
-  n.eth_src[5] = (uint8_t)from;
-  n.ip_src = ip_of(from);
-  n.ip_dst = ip_of(to);
-  n.ip_tos = 0;
-  n.ip_ttl = kDefaultIpTtl;
-  n.ip_id = 0;
+  NetHeaders n = cluster_net_headers(from, to, from, message_id);
   n.udp_src_port = (uint16_t)(49152 + message_id % 16384);
-  n.udp_dst_port = kDefaultUdpPort;
   return n;
 }
 

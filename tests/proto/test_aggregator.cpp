@@ -539,24 +539,9 @@ TEST(AggregatorNack, UnknownMessageGoesToItsSender) {
 
 // ---- End to end: a feedback tree of aggregators ---------------------------------------------------
 
-uint32_t ip_of(NodeId node) {
-  return 0x0A000000u | node;
-}
-
+// Feedback frames between nodes use proto/'s cluster address plan.
 NetHeaders net_between(NodeId from, NodeId to) {
-  NetHeaders net;
-  const uint8_t src[6] = {0x02, 0, 0, 0, (uint8_t)(from >> 8), (uint8_t)from};
-  const uint8_t dst[6] = {0x02, 0, 0, 0, (uint8_t)(to >> 8), (uint8_t)to};
-  std::copy(src, src + 6, net.eth_src);
-  std::copy(dst, dst + 6, net.eth_dst);
-  net.ip_src = ip_of(from);
-  net.ip_dst = ip_of(to);
-  net.ip_tos = 0;
-  net.ip_ttl = kDefaultIpTtl;
-  net.ip_id = 0;
-  net.udp_src_port = 0xC000;
-  net.udp_dst_port = kDefaultUdpPort;
-  return net;
+  return cluster_net_headers(from, to, from, 0);
 }
 
 struct FeedbackFrame {
@@ -582,7 +567,7 @@ bool decode_feedback(const FeedbackFrame &frame, Feedback &fb) {
   ParsedPacket parsed;
   int err = parse_frame(frame.bytes.data(), (uint32_t)frame.bytes.size(), default_parse_config(), parsed, &fb.set);
   EXPECT_EQ(err, kOk) << error_name(err);
-  EXPECT_EQ(parsed.ip_dst, ip_of(frame.to));
+  EXPECT_EQ(parsed.ip_dst, cluster_ipv4(frame.to));
   fb.type = parsed.hdr.type;
   fb.flags = parsed.hdr.flags;
   fb.origin = parsed.hdr.origin;

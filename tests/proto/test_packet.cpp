@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -756,3 +757,28 @@ TEST(PacketNames, EveryCodeHasADistinctName) {
 }
 
 } // namespace
+
+// ---- Address plan and ECMP entropy ------------------------------------------------------------
+
+TEST(PacketAddressing, EntropyPortIsStablePerMessageAndSpreadsMessages) {
+  std::set<uint16_t> ports;
+  for (uint32_t message = 0; message < 256; message++) {
+    uint16_t port = entropy_port(7, message);
+    EXPECT_EQ(port, entropy_port(7, message)); // every packet of a message: one path
+    EXPECT_GE(port, 49152);
+    ports.insert(port);
+  }
+  EXPECT_GT(ports.size(), 200u); // different messages spread over paths
+  EXPECT_NE(entropy_port(7, 1), entropy_port(8, 1));
+}
+
+TEST(PacketAddressing, ClusterNetHeadersFollowTheAddressPlan) {
+  NetHeaders net = cluster_net_headers(0x0102, 0xBEEF, 0x0102, 9);
+  const uint8_t src[6] = {0x02, 0, 0, 0, 0x01, 0x02}, dst[6] = {0x02, 0, 0, 0, 0xBE, 0xEF};
+  EXPECT_TRUE(std::equal(src, src + 6, net.eth_src));
+  EXPECT_TRUE(std::equal(dst, dst + 6, net.eth_dst));
+  EXPECT_EQ(net.ip_src, 0x0A000102u);
+  EXPECT_EQ(net.ip_dst, 0x0A00BEEFu);
+  EXPECT_EQ(net.udp_src_port, entropy_port(0x0102, 9));
+  EXPECT_EQ(net.udp_dst_port, kDefaultUdpPort);
+}

@@ -172,14 +172,15 @@ void Cluster::send(NodeId sender, const ReceiverSet &receivers, uint32_t message
       single->clear();
       single->append(receivers.at(i));
       uint32_t unicast_len = 0;
-      if (build_frame(net_headers(sender, receivers.at(i), sender, message_id), h, *single, message.data() + offset,
-                      size, endpoint, frame.data(), (uint32_t)frame.size(), &unicast_len) != kOk)
+      if (build_frame(cluster_net_headers(sender, receivers.at(i), sender, message_id), h, *single,
+                      message.data() + offset, size, endpoint, frame.data(), (uint32_t)frame.size(),
+                      &unicast_len) != kOk)
         error();
       report_.unicast_bytes += unicast_len;
     }
     uint32_t len = 0;
-    if (build_frame(net_headers(sender, sender, sender, message_id), h, receivers, message.data() + offset, size,
-                    endpoint, frame.data(), (uint32_t)frame.size(), &len) != kOk) {
+    if (build_frame(cluster_net_headers(sender, sender, sender, message_id), h, receivers, message.data() + offset,
+                    size, endpoint, frame.data(), (uint32_t)frame.size(), &len) != kOk) {
       error();
       continue;
     }
@@ -267,7 +268,7 @@ void Cluster::on_data(const Transfer &t) {
     h.hops_left = (uint8_t)(h.hops_left - 1);
     h.origin = node;
     uint32_t len = 0;
-    if (build_frame(net_headers(node, chunks[c].head, h.sender, h.message_id), h, *chunk_,
+    if (build_frame(cluster_net_headers(node, chunks[c].head, h.sender, h.message_id), h, *chunk_,
                     t.frame.data() + p.payload_offset, p.payload_len, default_build_options(), frame.data(),
                     (uint32_t)frame.size(), &len) != kOk) {
       error();
@@ -327,8 +328,8 @@ void Cluster::send_feedback(NodeId from, NodeId to, const Feedback &fb, bool end
   opt.udp_checksum = endpoint;
   std::vector<uint8_t> frame(kMaxFrameBytes);
   uint32_t len = 0;
-  if (build_frame(net_headers(from, to, fb.key.sender, fb.key.message_id), h, fb.set, nullptr, 0, opt, frame.data(),
-                  (uint32_t)frame.size(), &len) != kOk)
+  if (build_frame(cluster_net_headers(from, to, fb.key.sender, fb.key.message_id), h, fb.set, nullptr, 0, opt,
+                  frame.data(), (uint32_t)frame.size(), &len) != kOk)
     return error();
   frame.resize(len);
   if (from != to) report_.link_ack_frames++;

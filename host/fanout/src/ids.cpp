@@ -89,25 +89,6 @@ IdListResult parse_id_list(const std::string &text, uint32_t nodes) {
   return result;
 }
 
-proto::NetHeaders net_headers(proto::NodeId from, proto::NodeId to, proto::NodeId sender, uint32_t message_id) {
-  proto::NetHeaders net{};
-  const uint8_t mac_prefix[4] = {0x02, 0x00, 0x00, 0x00}; // locally administered
-  for (int i = 0; i < 4; i++) net.eth_dst[i] = net.eth_src[i] = mac_prefix[i];
-  net.eth_dst[4] = (uint8_t)(to >> 8);
-  net.eth_dst[5] = (uint8_t)to;
-  net.eth_src[4] = (uint8_t)(from >> 8);
-  net.eth_src[5] = (uint8_t)from;
-  net.ip_src = 0x0A000000u | from; // 10.0.hi.lo
-  net.ip_dst = 0x0A000000u | to;
-  net.ip_tos = 0;
-  net.ip_ttl = proto::kDefaultIpTtl;
-  net.ip_id = 0;
-  // Dynamic port range 49152..65535: one flow per message keeps its packets on one ECMP path.
-  net.udp_src_port = (uint16_t)(49152u + ((sender * 2654435761u) ^ message_id) % 16384u);
-  net.udp_dst_port = proto::kDefaultUdpPort;
-  return net;
-}
-
 uint32_t depth_bound(uint32_t k, uint32_t fanout) {
   uint32_t levels = 0;
   for (uint64_t reach = 1; reach < k; reach *= fanout) levels++;

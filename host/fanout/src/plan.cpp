@@ -187,7 +187,7 @@ class TreeWalk {
       h.hops_left = (uint8_t)(h.hops_left - 1);
       h.origin = node;
       uint32_t out_len = 0;
-      err = build_frame(net_headers(node, chunks[c].head, h.sender, h.message_id), h, level.chunk,
+      err = build_frame(cluster_net_headers(node, chunks[c].head, h.sender, h.message_id), h, level.chunk,
                         frame + parsed.payload_offset, parsed.payload_len, default_build_options(), level.frame.data(),
                         (uint32_t)level.frame.size(), &out_len);
       if (err != kOk) {
@@ -263,8 +263,9 @@ bool build_sender_frame(const Plan &plan, uint32_t p, const std::vector<uint8_t>
   BuildOptions endpoint = default_build_options();
   endpoint.udp_checksum = true; // endpoints may; relays send 0
   NodeId first_hop = ids.empty() ? plan.sender : ids.first_id();
-  int err = build_frame(net_headers(plan.sender, first_hop, plan.sender, kPlanMessageId), h, ids, payload.data(),
-                        (uint32_t)payload.size(), endpoint, frame.data(), (uint32_t)frame.size(), &frame_len);
+  int err =
+      build_frame(cluster_net_headers(plan.sender, first_hop, plan.sender, kPlanMessageId), h, ids, payload.data(),
+                  (uint32_t)payload.size(), endpoint, frame.data(), (uint32_t)frame.size(), &frame_len);
   if (err != kOk) walk.errors.push_back("sender packet " + std::to_string(p + 1) + ": build_frame: " + error_name(err));
   return err == kOk;
 }
@@ -334,7 +335,7 @@ void walk_ports(Plan &plan, const std::vector<uint8_t> &payload) {
       h.hops_left = (uint8_t)(h.hops_left - 1);
       uint32_t out_len = 0;
       // The switch has no node id of its own: its copies keep the sender as origin.
-      err = build_frame(net_headers(plan.sender, port_sets[port].first_id(), h.sender, h.message_id), h,
+      err = build_frame(cluster_net_headers(plan.sender, port_sets[port].first_id(), h.sender, h.message_id), h,
                         port_sets[port], frame.data() + parsed.payload_offset, parsed.payload_len,
                         default_build_options(), copy.data(), (uint32_t)copy.size(), &out_len);
       if (err != kOk) {

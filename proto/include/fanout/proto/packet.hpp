@@ -43,6 +43,41 @@ struct NetHeaders {
   uint16_t udp_dst_port;
 };
 
+// ECMP entropy for the UDP source port: every packet of one message takes one path (no
+// reordering inside a message); different messages spread over paths. Dynamic range 49152..65535.
+inline uint16_t entropy_port(NodeId sender, uint32_t message_id) {
+  return (uint16_t)(49152u + (((uint32_t)sender * 2654435761u) ^ message_id) % 16384u);
+}
+
+// The address plan of simulated and example clusters: node n has MAC 02:00:00:00:hi(n):lo(n)
+// (locally administered) and IPv4 10.0.hi(n).lo(n). Deployments take addresses from their
+// neighbour table instead; only the node ids are part of the protocol.
+inline uint32_t cluster_ipv4(NodeId n) {
+  return 0x0A000000u | n;
+}
+inline void cluster_mac(NodeId n, uint8_t mac[6]) {
+  mac[0] = 0x02;
+  mac[1] = 0;
+  mac[2] = 0;
+  mac[3] = 0;
+  mac[4] = (uint8_t)(n >> 8);
+  mac[5] = (uint8_t)n;
+}
+// Outer headers for a copy from node `from` to node `to` of message (sender, message_id).
+inline NetHeaders cluster_net_headers(NodeId from, NodeId to, NodeId sender, uint32_t message_id) {
+  NetHeaders net;
+  cluster_mac(to, net.eth_dst);
+  cluster_mac(from, net.eth_src);
+  net.ip_src = cluster_ipv4(from);
+  net.ip_dst = cluster_ipv4(to);
+  net.ip_tos = 0;
+  net.ip_ttl = kDefaultIpTtl;
+  net.ip_id = 0;
+  net.udp_src_port = entropy_port(sender, message_id);
+  net.udp_dst_port = kDefaultUdpPort;
+  return net;
+}
+
 inline FanoutHeader make_header(uint8_t type, NodeId sender, NodeId origin, uint32_t message_id, uint32_t sequence,
                                 uint32_t length) {
   FanoutHeader h;

@@ -39,10 +39,6 @@ template <uint32_t M> std::string compact_ids(const proto::BasicReceiverSet<M> &
   return text;
 }
 
-// Outer headers from node `from` to node `to`: MAC 02:00:00:00:hi:lo, IPv4 10.0.hi.lo, UDP
-// source port derived from (sender, message id) for ECMP entropy, Fanout's default port.
-proto::NetHeaders net_headers(proto::NodeId from, proto::NodeId to, proto::NodeId sender, uint32_t message_id);
-
 // Smallest d with fanout^d >= k, plus one: the depth bound ceil(log_F k) + 1 quoted in the docs.
 uint32_t depth_bound(uint32_t k, uint32_t fanout);
 
