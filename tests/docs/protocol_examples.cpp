@@ -915,6 +915,10 @@ Lines ex_error_cases() {
        with([](Raw &r) { r.enc = kSetBitmap, r.set = {0xff, 0xf8, 0, 2, 0x80, 0x80}; })},
       {"bitmap run at 65528, 2 bytes, bits only below 65536",
        with([](Raw &r) { r.enc = kSetBitmap, r.set = {0xff, 0xf8, 0, 2, 0x80, 0x00}; })},
+      {"bitmap {3, 100} as one 13-byte run (the rule cuts two runs)", with([](Raw &r) {
+         r.enc = kSetBitmap;
+         r.set = {0, 3, 0, 13, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40};
+       })},
       {"DATA LAST, sequence 0, length 17, 16-byte payload", with([](Raw &r) { r.length = 17; })},
       {"DATA not LAST, sequence 0, length 16, 16-byte payload", with([](Raw &r) { r.flags = 0; })},
       {"DATA not LAST, empty payload", with([](Raw &r) { r.flags = 0, r.payload.clear(), r.length = 100; })},

@@ -570,6 +570,14 @@ std::vector<MalformedCase> malformed_cases() {
          f[kSetOffset + 4] = 0xC0;
          return f;
        }},
+      {"bitmap runs not cut by the greedy rule", kSetNotCanonical,
+       [] {
+         // {3, 100}: two one-byte runs; moving the second run to id 11 keeps the length, but the
+         // rule would encode {3, 11} as one 2-byte run.
+         Frame f = valid_data(set_of({3, 100}), kSetBitmap);
+         put16(f, kSetOffset + 5, 11);
+         return f;
+       }},
       {"DATA message length one more than the payload", kLengthMismatch,
        [] {
          Frame f = valid_list();

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <set>
@@ -336,14 +337,65 @@ TEST(SetCodecDecode, BitmapErrors) {
   EXPECT_EQ(decode_status(kSetBitmap, {0, 100, 0, 1, 0x80, 0, 0, 0, 1, 0x80}), kSetUnsorted); // out of order
 }
 
-TEST(SetCodecDecode, BitmapRunMayExtendPastTheIdSpaceWithClearBits) {
+TEST(SetCodecDecode, BitmapRunMayEndAtTheLastId) {
   ReceiverSet out;
   ASSERT_EQ(decode(kSetBitmap, {0xFF, 0xFF, 0, 1, 0x80}, out), kOk);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out.first_id(), 65535);
-  // A run may start right where the previous run's last byte ends.
-  ASSERT_EQ(decode(kSetBitmap, {0, 0, 0, 1, 0x01, 0, 8, 0, 1, 0x80}, out), kOk);
-  EXPECT_EQ(ids_of(out), (std::vector<uint16_t>{7, 8}));
+}
+
+TEST(SetCodecDecode, BitmapRunsNotCutByTheGreedyRuleAreNotCanonical) {
+  ReceiverSet out;
+  // {7, 8} as two runs: well formed, but the greedy rule makes one 5-byte run of it.
+  EXPECT_EQ(decode(kSetBitmap, {0, 0, 0, 1, 0x01, 0, 8, 0, 1, 0x80}, out), kSetNotCanonical);
+  EXPECT_EQ(decode(kSetBitmap, {0, 7, 0, 1, 0xC0}, out), kOk);
+  // A trailing all-zero byte makes a run longer than the rule's.
+  EXPECT_EQ(decode(kSetBitmap, {0, 7, 0, 2, 0xC0, 0x00}, out), kSetNotCanonical);
+  // One run over {3, 100}: the rule cuts it in two (a 12-byte gap costs more than a run header).
+  Bytes one_run = {0, 3, 0, 13};
+  for (int i = 0; i < 13; i++) one_run.push_back(0);
+  one_run[4] = 0x80;                      // id 3
+  one_run[4 + 97 / 8] = 0x80 >> (97 % 8); // id 100 = 3 + 97
+  EXPECT_EQ(decode(kSetBitmap, one_run, out), kSetNotCanonical);
+}
+
+TEST(SetCodecDecode, EveryAcceptedBitmapReencodesNoLonger) {
+  // Found by fuzz_decode_set: a 1020-byte body cut into runs other than the greedy rule's decoded
+  // to a set whose own encoding needed 1050 bytes, more than one packet holds. Canonical form
+  // rules that out: an accepted bitmap body re-encodes to exactly its own length.
+  std::mt19937 rng(4242);
+  int accepted = 0, rejected = 0;
+  for (int trial = 0; trial < 2000; trial++) {
+    Bytes body;
+    uint32_t id = rng() % 64;
+    while (body.size() < 200 && id < 65000) {
+      uint32_t nbytes = 1 + rng() % 6;
+      body.push_back((uint8_t)(id >> 8));
+      body.push_back((uint8_t)id);
+      body.push_back(0);
+      body.push_back((uint8_t)nbytes);
+      // Half the trials aim at canonical runs: start and end on a member, far apart; the rest
+      // are arbitrary cuts, almost never the rule's.
+      const bool aim_canonical = trial % 2 == 0;
+      for (uint32_t i = 0; i < nbytes; i++) {
+        uint8_t b = (uint8_t)rng();
+        if (i == 0) b |= 0x80;
+        if (aim_canonical && i + 1 == nbytes) b |= 0x01;
+        body.push_back(b);
+      }
+      id += 8 * nbytes + (aim_canonical ? 64 : 0) + rng() % 80;
+    }
+    ReceiverSet out;
+    int rc = decode(kSetBitmap, body, out);
+    if (rc == kSetNotCanonical) rejected++;
+    if (rc != kOk) continue;
+    accepted++;
+    EXPECT_EQ(set_cost(out).bitmap_bytes(), body.size());
+    EXPECT_LE(set_cost(out).best_bytes(), body.size());
+  }
+  std::printf("random bitmap bodies: %d canonical, %d not canonical\n", accepted, rejected);
+  EXPECT_GT(accepted, 0);
+  EXPECT_GT(rejected, 0);
 }
 
 TEST(SetCodecDecode, BodyOverTheLimitIsTooLarge) {

@@ -6,8 +6,10 @@
 //
 // The encoder picks the shortest (ties: list, then ranges, then bitmap). Bitmap runs are cut by
 // one greedy, incremental rule (bitmap_should_split) so that a relay in hardware can size and
-// write a subset in one pass. SetCost accumulates all three sizes while ranges are appended in
-// order, which is also how a sender cuts an oversized set into packets (split.hpp).
+// write a subset in one pass; that rule is normative: a bitmap body cut any other way is rejected
+// (kSetNotCanonical), so every accepted set re-encodes in at most the bytes it arrived in. SetCost accumulates all
+// three sizes while ranges are appended in order, which is also how a sender cuts an oversized set into packets
+// (split.hpp).
 //
 // C++14, synthesizable subset.
 #ifndef FANOUT_PROTO_SET_CODEC_HPP
@@ -215,6 +217,10 @@ template <uint32_t M> int decode_set(SetEncoding e, const uint8_t *body, uint32_
     any_run = true;
     pos += nbytes;
   }
+  // Canonical form: the runs are exactly those of the greedy rule, so the body is as long as our
+  // own encoding of the set. The greedy rule is not optimal; without this check another encoder's
+  // shorter body could decode to a set that no longer fits one packet when a relay re-encodes it.
+  if (set_cost(out).bitmap_bytes() != len) return kSetNotCanonical;
   return kOk;
 }
 

@@ -160,6 +160,7 @@ enum ParseError {
   kSetDuplicate,     // the same id twice (equal list ids, overlapping ranges; touching ranges are fine)
   kBitmapOutOfRange, // a bitmap run reaching past id 65535
   kLengthMismatch,   // packet fields inconsistent with the type (payload vs message length, ...)
+  kSetNotCanonical,  // bitmap runs not cut by the greedy run rule (set_codec.hpp)
   kErrorCount
 };
 
@@ -187,6 +188,7 @@ inline const char *error_name(int e) {
   case kSetDuplicate: return "set_duplicate";
   case kBitmapOutOfRange: return "bitmap_out_of_range";
   case kLengthMismatch: return "length_mismatch";
+  case kSetNotCanonical: return "set_not_canonical";
   default: return "unknown_error";
   }
 }
