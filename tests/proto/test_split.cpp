@@ -22,28 +22,10 @@ using namespace fanout::proto;
 
 // ---- Helpers ---------------------------------------------------------------------------------
 
-uint32_t ip_of(uint32_t node) {
-  return 0x0A000000u | node; // 10.x.y.z: one address per node id (and per switch id above 65535)
-}
-
-void mac_of(uint32_t node, uint8_t mac[6]) {
-  const uint8_t bytes[6] = {0x02,         0x00, (uint8_t)(node >> 24), (uint8_t)(node >> 16), (uint8_t)(node >> 8),
-                            (uint8_t)node};
-  std::copy(bytes, bytes + 6, mac);
-}
-
+// Copies between nodes use proto/'s cluster address plan (every node here, switches included,
+// has a 16-bit id).
 NetHeaders net_between(uint32_t from, uint32_t to) {
-  NetHeaders net;
-  mac_of(from, net.eth_src);
-  mac_of(to, net.eth_dst);
-  net.ip_src = ip_of(from);
-  net.ip_dst = ip_of(to);
-  net.ip_tos = 0;
-  net.ip_ttl = kDefaultIpTtl;
-  net.ip_id = 0;
-  net.udp_src_port = 0xC000;
-  net.udp_dst_port = kDefaultUdpPort;
-  return net;
+  return cluster_net_headers((NodeId)from, (NodeId)to, 1, 0);
 }
 
 // A single-packet DATA message: sequence 0, last, length == payload bytes (the reassembly rule).
@@ -144,7 +126,7 @@ class TreeSimulation {
               kOk)
         << "node " << self;
     ASSERT_EQ(parsed.hdr.type, kTypeData);
-    ASSERT_EQ(parsed.ip_dst, ip_of(self));
+    ASSERT_EQ(parsed.ip_dst, cluster_ipv4((NodeId)self));
     ASSERT_EQ(parsed.hdr.origin, copy.path[copy.path.size() - 2]) << "origin is the node that sent this hop";
     ASSERT_EQ(parsed.hdr.sender, sender_);
     ASSERT_EQ(parsed.hdr.hops_left, kDefaultHops - copy.depth) << "hops_left drops by exactly one per hop";

@@ -496,6 +496,13 @@ void print_row(std::ostream &out, const char *label, const std::string &value) {
   out << buf << value << "\n";
 }
 
+// "Fanout <x> vs unicast <y> (<ratio>)": the comparison every figure row makes.
+void print_versus(std::ostream &out, const char *label, uint64_t fanout, uint64_t unicast) {
+  print_row(out, label,
+            "Fanout " + std::to_string(fanout) + " vs unicast " + std::to_string(unicast) +
+                ratio_text(unicast, fanout));
+}
+
 void print_text(const std::vector<WorkloadReport> &reports, std::ostream &out) {
   out << "Fanout demo: a protocol-level walk: every packet is built and parsed by proto/ at every hop, "
          "ACKs aggregated on the way back; no timing.\n"
@@ -517,15 +524,9 @@ void print_text(const std::vector<WorkloadReport> &reports, std::ostream &out) {
                   " packets each (payload S = " + span_text(r.payload_size) + " B)");
     print_row(out, "receivers",
               "k = " + span_text(r.receivers) + " per message, " + std::to_string(r.deliveries) + " deliveries");
-    print_row(out, "sender packets",
-              "Fanout " + std::to_string(r.sender_packets) + " vs unicast " + std::to_string(r.unicast_packets) +
-                  ratio_text(r.unicast_packets, r.sender_packets));
-    print_row(out, "sender bytes",
-              "Fanout " + std::to_string(r.sender_bytes) + " vs unicast " + std::to_string(r.unicast_bytes) +
-                  ratio_text(r.unicast_bytes, r.sender_bytes));
-    print_row(out, "host->NIC bytes",
-              "Fanout " + std::to_string(r.host_interface_bytes) + " vs unicast " + std::to_string(r.unicast_bytes) +
-                  ratio_text(r.unicast_bytes, r.host_interface_bytes));
+    print_versus(out, "sender packets", r.sender_packets, r.unicast_packets);
+    print_versus(out, "sender bytes", r.sender_bytes, r.unicast_bytes);
+    print_versus(out, "host->NIC bytes", r.host_interface_bytes, r.unicast_bytes);
     print_row(out, "copies on all links",
               std::to_string(r.link_data_copies) + " DATA + " + std::to_string(r.link_ack_frames) + " ACK frames");
     print_row(out, "addressing/packet",
@@ -547,15 +548,9 @@ void print_text(const std::vector<WorkloadReport> &reports, std::ostream &out) {
   }
   Totals t = totals_of(reports);
   out << "\nTotal: " << t.messages << " messages, " << t.deliveries << " deliveries\n";
-  print_row(out, "sender packets",
-            "Fanout " + std::to_string(t.sender_packets) + " vs unicast " + std::to_string(t.unicast_packets) +
-                ratio_text(t.unicast_packets, t.sender_packets));
-  print_row(out, "sender bytes",
-            "Fanout " + std::to_string(t.sender_bytes) + " vs unicast " + std::to_string(t.unicast_bytes) +
-                ratio_text(t.unicast_bytes, t.sender_bytes));
-  print_row(out, "host->NIC bytes",
-            "Fanout " + std::to_string(t.host_interface_bytes) + " vs unicast " + std::to_string(t.unicast_bytes) +
-                ratio_text(t.unicast_bytes, t.host_interface_bytes));
+  print_versus(out, "sender packets", t.sender_packets, t.unicast_packets);
+  print_versus(out, "sender bytes", t.sender_bytes, t.unicast_bytes);
+  print_versus(out, "host->NIC bytes", t.host_interface_bytes, t.unicast_bytes);
   print_row(out, "copies on all links",
             std::to_string(t.link_data_copies) + " DATA + " + std::to_string(t.link_ack_frames) + " ACK frames");
   print_row(out, "ACKs at sender hosts",
