@@ -790,3 +790,35 @@ TEST(PacketAddressing, ClusterNetHeadersFollowTheAddressPlan) {
   EXPECT_EQ(net.udp_src_port, entropy_port(0x0102, 9));
   EXPECT_EQ(net.udp_dst_port, kDefaultUdpPort);
 }
+
+// parse_frame's promise to the HLS parser: without UDP checksum verification it reads only the
+// headers and the set body, so a prefix buffer with the whole frame's length gives the same
+// verdict. The prefix lives in an exact-size heap buffer, so the asan preset catches an over-read.
+TEST(PacketParsePrefix, WithoutChecksumVerificationOnlyHeadersAndSetAreRead) {
+  ReceiverSet set;
+  for (NodeId id = 100; id < 400; id += 3) ASSERT_TRUE(set.append(id));
+  std::vector<uint8_t> payload(3000, 0xA5);
+  NetHeaders net = cluster_net_headers(1, 2, 1, 77);
+  FanoutHeader h = make_header(kTypeData, 1, 1, 77, 0, (uint32_t)payload.size());
+  h.flags = kFlagLast;
+  std::vector<uint8_t> frame(kMaxFrameBytes);
+  uint32_t len = 0;
+  BuildOptions opt = default_build_options();
+  opt.udp_checksum = true;
+  ASSERT_EQ(build_frame(net, h, set, payload.data(), (uint32_t)payload.size(), opt, frame.data(),
+                        (uint32_t)frame.size(), &len),
+            kOk);
+  ParseConfig cfg = default_parse_config();
+  cfg.verify_udp_checksum = false;
+  ParsedPacket whole, prefix_parsed;
+  ReceiverSet whole_set, prefix_set;
+  ASSERT_EQ(parse_frame(frame.data(), len, cfg, whole, &whole_set), kOk);
+  const uint32_t prefix_len = kSetOffset + whole.hdr.set_len;
+  ASSERT_LT(prefix_len, len);
+  std::unique_ptr<uint8_t[]> prefix(new uint8_t[prefix_len]);
+  std::copy(frame.begin(), frame.begin() + prefix_len, prefix.get());
+  ASSERT_EQ(parse_frame(prefix.get(), len, cfg, prefix_parsed, &prefix_set), kOk);
+  EXPECT_TRUE(prefix_set == whole_set);
+  EXPECT_EQ(prefix_parsed.payload_len, whole.payload_len);
+  EXPECT_EQ(prefix_parsed.hdr.set_len, whole.hdr.set_len);
+}

@@ -274,6 +274,9 @@ inline bool data_lengths_consistent(const FanoutHeader &h, uint32_t payload_len)
 // Parse and validate frame[0..len). On kOk, out is filled and, if set is non-null, the receiver
 // set is decoded into it. On kNotFanout the frame belongs to the host stack. Any other code is a
 // malformed Fanout packet: drop it and count the code.
+// With cfg.verify_udp_checksum false, only frame[0..min(len, kSetOffset + kMaxSetBytes)) is read
+// (headers and set body, never the payload): a caller may pass just that prefix with the whole
+// frame's length, as the HLS parser does with the beats it keeps.
 template <uint32_t M>
 int parse_frame(const uint8_t *frame, uint32_t len, const ParseConfig &cfg, ParsedPacket &out,
                 BasicReceiverSet<M> *set) {

@@ -1,0 +1,43 @@
+// fanout_parser: the synthesis top of the header-parser kernel (parser.hpp), over one static
+// fanout::hw::Parser. Free-running (ap_ctrl_none): one call is one clock.
+//
+// Ports:
+//  * in, out_fanout, out_meta, out_host: AXI-Stream with register slices (axis register both).
+//    AXI-Stream ports have no depth; the kernel's buffering is its internal FIFO (parser.hpp).
+//  * s_axilite (bundle ctrl): udp_port, the Fanout destination port (0, the register's reset
+//    value, means proto::kDefaultUdpPort); error_counts[kErrorCount], frames per ParseError code;
+//    overflow_count (frames dropped with the FIFO full); bad_frame_count (frames the MAC flagged).
+//
+// C++14, synthesizable subset.
+#include <stdint.h>
+
+#include "ap_int.h"
+#include "hls_stream.h"
+
+#include "fanout/hls/axis.hpp"
+#include "fanout/hls/compat.hpp"
+#include "fanout/proto/wire.hpp"
+#include "parsed_meta.hpp"
+#include "parser.hpp"
+
+extern "C" void fanout_parser(hls::stream<fanout::hw::axis_word> &in, hls::stream<fanout::hw::axis_word> &out_fanout,
+                              hls::stream<fanout::hw::ParsedMeta> &out_meta,
+                              hls::stream<fanout::hw::axis_word> &out_host, uint16_t udp_port,
+                              uint32_t error_counts[fanout::proto::kErrorCount], uint32_t *overflow_count,
+                              uint32_t *bad_frame_count) {
+  FANOUT_HLS_PRAGMA(HLS INTERFACE ap_ctrl_none port = return )
+  FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = in)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = out_fanout)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = out_meta)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = out_host)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = udp_port bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = error_counts bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = overflow_count bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = bad_frame_count bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS PIPELINE II = 1)
+
+  static fanout::hw::Parser parser;
+  parser.set_udp_port(udp_port == 0 ? fanout::proto::kDefaultUdpPort : udp_port);
+  parser.step(in, out_fanout, out_meta, out_host);
+  parser.read_counters(error_counts, overflow_count, bad_frame_count);
+}
