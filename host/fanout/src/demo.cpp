@@ -630,6 +630,7 @@ void print_json(const std::vector<WorkloadReport> &reports, std::ostream &out) {
   json.field("unicast_packets", t.unicast_packets);
   json.field("sender_bytes", t.sender_bytes);
   json.field("unicast_bytes", t.unicast_bytes);
+  json.field("host_interface_bytes", t.host_interface_bytes);
   json.field("link_data_copies", t.link_data_copies);
   json.field("link_ack_frames", t.link_ack_frames);
   json.field("acks_at_sender_host", t.acks_at_sender_host);
