@@ -52,7 +52,7 @@
 #include "fanout/proto/receiver_set.hpp"
 #include "fanout/proto/set_codec.hpp"
 #include "fanout/proto/wire.hpp"
-#include "parsed_meta.hpp"
+#include "fanout/hls/parsed_meta.hpp"
 
 namespace fanout {
 namespace hw {

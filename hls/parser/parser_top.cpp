@@ -17,7 +17,7 @@
 #include "fanout/hls/axis.hpp"
 #include "fanout/hls/compat.hpp"
 #include "fanout/proto/wire.hpp"
-#include "parsed_meta.hpp"
+#include "fanout/hls/parsed_meta.hpp"
 #include "parser.hpp"
 
 extern "C" void fanout_parser(hls::stream<fanout::hw::axis_word> &in, hls::stream<fanout::hw::axis_word> &out_fanout,

@@ -7,8 +7,8 @@
 // defines a header field.
 //
 // C++14, synthesizable subset.
-#ifndef FANOUT_HLS_PARSER_PARSED_META_HPP
-#define FANOUT_HLS_PARSER_PARSED_META_HPP
+#ifndef FANOUT_HLS_PARSED_META_HPP
+#define FANOUT_HLS_PARSED_META_HPP
 
 #include <stdint.h>
 
