@@ -29,6 +29,8 @@ packages=(
   crossbuild-essential-arm64 qemu-user
   # multi-host tests in network namespaces
   iproute2 nftables
+  # Tcl (dry run of the Vitis HLS flow scripts)
+  tcl
 )
 
 if [[ "${1:-}" == "--list" ]]; then

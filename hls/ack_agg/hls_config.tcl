@@ -1,0 +1,6 @@
+# Vitis HLS configuration of the ACK aggregator kernel (read by hls/vitis/run_hls.tcl).
+set kernel_top fanout_ack_agg
+set kernel_sources {hls/ack_agg/ack_agg_top.cpp}
+# No directives here: every directive is a pragma in the source (PIPELINE II=1, INTERFACE
+# ap_ctrl_none / axis register both / s_axilite), so C-simulation and synthesis read one text.
+proc kernel_directives {} {}
