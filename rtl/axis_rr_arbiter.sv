@@ -1,0 +1,102 @@
+// axis_rr_arbiter: N AXI-Stream inputs onto one output, whole frames, fair round robin.
+//
+// Frames are never interleaved: once an input's first beat is granted, that input keeps the
+// output until its tlast beat has been taken. The next grant goes to the first input with a beat
+// waiting, searching from the one after the input last served: with every input busy, each
+// sends one frame in turn, so ACK/NACK traffic never starves behind data nor data behind
+// feedback (the NIC shell merges the replicator's copies and the ACK aggregator's output here).
+// A waiting input is served within N - 1 frames of the others.
+//
+// Inputs are packed side by side (input i in bits [i*W +: W]), as corundum's arbiters do.
+// `grant` / `grant_valid` show who holds the output (status, tests).
+`default_nettype none
+
+module axis_rr_arbiter #(
+    parameter int N      = 2,
+    parameter int DATA_W = 512,
+    parameter int KEEP_W = DATA_W / 8,
+    parameter int USER_W = 16,
+    parameter int DEST_W = 8
+) (
+    input  wire                    clk,
+    input  wire                    rst,
+
+    input  wire [N*DATA_W-1:0]     s_axis_tdata,
+    input  wire [N*KEEP_W-1:0]     s_axis_tkeep,
+    input  wire [N-1:0]            s_axis_tlast,
+    input  wire [N*USER_W-1:0]     s_axis_tuser,
+    input  wire [N*DEST_W-1:0]     s_axis_tdest,
+    input  wire [N-1:0]            s_axis_tvalid,
+    output wire [N-1:0]            s_axis_tready,
+
+    output wire [DATA_W-1:0]       m_axis_tdata,
+    output wire [KEEP_W-1:0]       m_axis_tkeep,
+    output wire                    m_axis_tlast,
+    output wire [USER_W-1:0]       m_axis_tuser,
+    output wire [DEST_W-1:0]       m_axis_tdest,
+    output wire                    m_axis_tvalid,
+    input  wire                    m_axis_tready,
+
+    output wire [$clog2(N)-1:0]    grant,
+    output wire                    grant_valid
+);
+  localparam int SW = $clog2(N);
+
+  initial begin
+    if (N < 2) $fatal(1, "axis_rr_arbiter: N must be >= 2");
+  end
+
+  logic          locked;    // inside a frame: sel is fixed until its tlast
+  logic [SW-1:0] sel;       // input holding the output while locked
+  logic [SW-1:0] next_prio; // first input to consider at the next frame boundary
+
+  // At a frame boundary: the first valid input at or after next_prio (wrapping).
+  logic [SW-1:0] pick;
+  logic          pick_valid;
+  always_comb begin
+    pick = next_prio;
+    pick_valid = 1'b0;
+    for (int k = N - 1; k >= 0; k--) begin
+      // Scanning downwards so the lowest offset wins.
+      if (s_axis_tvalid[(32'(next_prio) + k) % N]) begin
+        pick = SW'((32'(next_prio) + k) % N);
+        pick_valid = 1'b1;
+      end
+    end
+  end
+
+  wire [SW-1:0] cur = locked ? sel : pick;
+  wire cur_valid = locked ? s_axis_tvalid[cur] : pick_valid;
+  wire take = cur_valid && m_axis_tready;
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      locked <= 1'b0;
+      sel <= '0;
+      next_prio <= '0;
+    end else if (take) begin
+      if (s_axis_tlast[cur]) begin
+        locked <= 1'b0;
+        next_prio <= (32'(cur) == N - 1) ? '0 : cur + 1'b1;
+      end else begin
+        locked <= 1'b1;
+        sel <= cur;
+      end
+    end
+  end
+
+  assign m_axis_tdata = s_axis_tdata[32'(cur)*DATA_W+:DATA_W];
+  assign m_axis_tkeep = s_axis_tkeep[32'(cur)*KEEP_W+:KEEP_W];
+  assign m_axis_tlast = s_axis_tlast[cur];
+  assign m_axis_tuser = s_axis_tuser[32'(cur)*USER_W+:USER_W];
+  assign m_axis_tdest = s_axis_tdest[32'(cur)*DEST_W+:DEST_W];
+  assign m_axis_tvalid = cur_valid;
+  for (genvar i = 0; i < N; i++) begin : g_ready
+    assign s_axis_tready[i] = m_axis_tready && (cur == SW'(i)) && cur_valid;
+  end
+
+  assign grant = cur;
+  assign grant_valid = cur_valid;
+endmodule
+
+`default_nettype wire
