@@ -47,13 +47,13 @@ module axis_async_fifo #(
   end
 
   function automatic logic [AW:0] bin2gray(input logic [AW:0] b);
-    return b ^ (b >> 1);
+    bin2gray = b ^ (b >> 1);
   endfunction
   function automatic logic [AW:0] gray2bin(input logic [AW:0] g);
     logic [AW:0] b;
     b[AW] = g[AW];
     for (int i = AW - 1; i >= 0; i--) b[i] = b[i+1] ^ g[i];
-    return b;
+    gray2bin = b;
   endfunction
 
   logic [W-1:0] mem [DEPTH];

@@ -5,11 +5,12 @@
 // Every Fanout port sends something at least every cfg_interval clocks: its own traffic, or a
 // PROBE when its transmit side has been idle that long. So any frame received is a sign of life,
 // and a peer silent for 3 * cfg_interval clocks is down (two lost heartbeats are tolerated).
-// Time to detect a dead peer: 3 * cfg_interval clocks after its last frame (+1), measured by the
+// Time to detect a dead peer: 3 * cfg_interval clocks after its last frame (+2), measured by the
 // test. A port comes back up at the first frame received while the PHY link is up.
 //
 // The PROBE is one 64-byte beat built from proto/'s constants (fanout_proto_pkg, generated from
-// proto/wire.hpp): Ethernet broadcast (the peer's MAC is not known to the monitor), IPv4 from
+// proto/wire.hpp; names are qualified because yosys 0.23 reads no package import): Ethernet
+// broadcast (the peer's MAC is not known to the monitor), IPv4 from
 // cfg_ipv4 to 255.255.255.255, UDP port cfg_udp_port both ways, Fanout PROBE with sender =
 // origin = cfg_node_id, message id = the port number it leaves on, sequence = that port's
 // heartbeat counter, hops 0 (never forwarded), no set. The test compares it byte for byte with
@@ -18,9 +19,7 @@
 // cfg_interval = 0 disables heartbeats and silence detection (PHY link status only).
 `default_nettype none
 
-module link_monitor
-  import fanout_proto_pkg::*;
-#(
+module link_monitor #(
     parameter int P      = 2,
     parameter int DATA_W = 512,
     parameter int KEEP_W = DATA_W / 8
@@ -49,17 +48,17 @@ module link_monitor
     output wire [P*32-1:0]      down_events,   // per port: up -> down transitions
     output wire [P*32-1:0]      probes_sent
 );
-  localparam int PROBE_UDP_LEN = UDP_HEADER_BYTES + FANOUT_HEADER_BYTES;
-  localparam int PROBE_IP_LEN = IPV4_HEADER_BYTES + PROBE_UDP_LEN;
+  localparam int PROBE_UDP_LEN = fanout_proto_pkg::UDP_HEADER_BYTES + fanout_proto_pkg::FANOUT_HEADER_BYTES;
+  localparam int PROBE_IP_LEN = fanout_proto_pkg::IPV4_HEADER_BYTES + PROBE_UDP_LEN;
 
   // IPv4 header checksum of the PROBE: one's-complement sum of the header's 16-bit words.
   function automatic logic [15:0] probe_ip_checksum(input logic [31:0] src);
     logic [31:0] sum;
-    sum = 32'h4500 + 32'(PROBE_IP_LEN) + 32'h0 + 32'(IPV4_FLAG_DONT_FRAGMENT) + {16'h0, DEFAULT_IP_TTL, IP_PROTO_UDP} +
+    sum = 32'h4500 + 32'(PROBE_IP_LEN) + 32'h0 + 32'(fanout_proto_pkg::IPV4_FLAG_DONT_FRAGMENT) + {16'h0, fanout_proto_pkg::DEFAULT_IP_TTL, fanout_proto_pkg::IP_PROTO_UDP} +
           32'(src[31:16]) + 32'(src[15:0]) + 32'hFFFF + 32'hFFFF;
     sum = {16'h0, sum[15:0]} + {16'h0, sum[31:16]};
     sum = {16'h0, sum[15:0]} + {16'h0, sum[31:16]};
-    return ~sum[15:0];
+    probe_ip_checksum = ~sum[15:0];
   endfunction
 
   // Frame byte i of a 64-byte PROBE is tdata[8i +: 8].
@@ -72,30 +71,30 @@ module link_monitor
       d[8*i+:8] = 8'hFF;                                  // Ethernet destination: broadcast
       d[8*(6+i)+:8] = cfg_mac[8*(5-i)+:8];                // Ethernet source
     end
-    {d[8*12+:8], d[8*13+:8]} = ETHERTYPE_IPV4;
-    d[8*IPV4_OFFSET+:8] = 8'h45;                          // IPv4, IHL 5
-    {d[8*(IPV4_OFFSET+2)+:8], d[8*(IPV4_OFFSET+3)+:8]} = 16'(PROBE_IP_LEN);
-    {d[8*(IPV4_OFFSET+6)+:8], d[8*(IPV4_OFFSET+7)+:8]} = IPV4_FLAG_DONT_FRAGMENT;
-    d[8*(IPV4_OFFSET+8)+:8] = DEFAULT_IP_TTL;
-    d[8*(IPV4_OFFSET+9)+:8] = IP_PROTO_UDP;
-    {d[8*(IPV4_OFFSET+10)+:8], d[8*(IPV4_OFFSET+11)+:8]} = csum;
+    {d[8*12+:8], d[8*13+:8]} = fanout_proto_pkg::ETHERTYPE_IPV4;
+    d[8*fanout_proto_pkg::IPV4_OFFSET+:8] = 8'h45;                          // IPv4, IHL 5
+    {d[8*(fanout_proto_pkg::IPV4_OFFSET+2)+:8], d[8*(fanout_proto_pkg::IPV4_OFFSET+3)+:8]} = 16'(PROBE_IP_LEN);
+    {d[8*(fanout_proto_pkg::IPV4_OFFSET+6)+:8], d[8*(fanout_proto_pkg::IPV4_OFFSET+7)+:8]} = fanout_proto_pkg::IPV4_FLAG_DONT_FRAGMENT;
+    d[8*(fanout_proto_pkg::IPV4_OFFSET+8)+:8] = fanout_proto_pkg::DEFAULT_IP_TTL;
+    d[8*(fanout_proto_pkg::IPV4_OFFSET+9)+:8] = fanout_proto_pkg::IP_PROTO_UDP;
+    {d[8*(fanout_proto_pkg::IPV4_OFFSET+10)+:8], d[8*(fanout_proto_pkg::IPV4_OFFSET+11)+:8]} = csum;
     for (int i = 0; i < 4; i++) begin
-      d[8*(IPV4_OFFSET+12+i)+:8] = cfg_ipv4[8*(3-i)+:8];  // source
-      d[8*(IPV4_OFFSET+16+i)+:8] = 8'hFF;                 // destination: broadcast
+      d[8*(fanout_proto_pkg::IPV4_OFFSET+12+i)+:8] = cfg_ipv4[8*(3-i)+:8];  // source
+      d[8*(fanout_proto_pkg::IPV4_OFFSET+16+i)+:8] = 8'hFF;                 // destination: broadcast
     end
-    {d[8*UDP_OFFSET+:8], d[8*(UDP_OFFSET+1)+:8]} = cfg_udp_port;
-    {d[8*(UDP_OFFSET+2)+:8], d[8*(UDP_OFFSET+3)+:8]} = cfg_udp_port;
-    {d[8*(UDP_OFFSET+4)+:8], d[8*(UDP_OFFSET+5)+:8]} = 16'(PROBE_UDP_LEN);
-    d[8*(FANOUT_OFFSET+FO_VER_TYPE_OFF)+:8] = {PROTOCOL_VERSION, TYPE_PROBE};
-    {d[8*(FANOUT_OFFSET+FO_SENDER_OFF)+:8], d[8*(FANOUT_OFFSET+FO_SENDER_OFF+1)+:8]} = cfg_node_id;
-    {d[8*(FANOUT_OFFSET+FO_ORIGIN_OFF)+:8], d[8*(FANOUT_OFFSET+FO_ORIGIN_OFF+1)+:8]} = cfg_node_id;
-    for (int i = 0; i < 2; i++) d[8*(FANOUT_OFFSET+FO_MESSAGE_ID_OFF+2+i)+:8] = port[8*(1-i)+:8];
-    for (int i = 0; i < 4; i++) d[8*(FANOUT_OFFSET+FO_SEQUENCE_OFF+i)+:8] = seq[8*(3-i)+:8];
-    return d;
+    {d[8*fanout_proto_pkg::UDP_OFFSET+:8], d[8*(fanout_proto_pkg::UDP_OFFSET+1)+:8]} = cfg_udp_port;
+    {d[8*(fanout_proto_pkg::UDP_OFFSET+2)+:8], d[8*(fanout_proto_pkg::UDP_OFFSET+3)+:8]} = cfg_udp_port;
+    {d[8*(fanout_proto_pkg::UDP_OFFSET+4)+:8], d[8*(fanout_proto_pkg::UDP_OFFSET+5)+:8]} = 16'(PROBE_UDP_LEN);
+    d[8*(fanout_proto_pkg::FANOUT_OFFSET+fanout_proto_pkg::FO_VER_TYPE_OFF)+:8] = {fanout_proto_pkg::PROTOCOL_VERSION, fanout_proto_pkg::TYPE_PROBE};
+    {d[8*(fanout_proto_pkg::FANOUT_OFFSET+fanout_proto_pkg::FO_SENDER_OFF)+:8], d[8*(fanout_proto_pkg::FANOUT_OFFSET+fanout_proto_pkg::FO_SENDER_OFF+1)+:8]} = cfg_node_id;
+    {d[8*(fanout_proto_pkg::FANOUT_OFFSET+fanout_proto_pkg::FO_ORIGIN_OFF)+:8], d[8*(fanout_proto_pkg::FANOUT_OFFSET+fanout_proto_pkg::FO_ORIGIN_OFF+1)+:8]} = cfg_node_id;
+    for (int i = 0; i < 2; i++) d[8*(fanout_proto_pkg::FANOUT_OFFSET+fanout_proto_pkg::FO_MESSAGE_ID_OFF+2+i)+:8] = port[8*(1-i)+:8];
+    for (int i = 0; i < 4; i++) d[8*(fanout_proto_pkg::FANOUT_OFFSET+fanout_proto_pkg::FO_SEQUENCE_OFF+i)+:8] = seq[8*(3-i)+:8];
+    probe_beat = d;
   endfunction
 
   initial begin
-    if (FANOUT_OFFSET + FANOUT_HEADER_BYTES != BEAT_BYTES || DATA_W != 8 * BEAT_BYTES)
+    if (fanout_proto_pkg::FANOUT_OFFSET + fanout_proto_pkg::FANOUT_HEADER_BYTES != fanout_proto_pkg::BEAT_BYTES || DATA_W != 8 * fanout_proto_pkg::BEAT_BYTES)
       $fatal(1, "link_monitor: a PROBE must be exactly one beat");
   end
 

@@ -167,20 +167,20 @@ def sv(d):
         nxt = blocks[i + 1]["base"] if i + 1 < len(blocks) else 0
         base = b["base"]
         w(f"      // block {b['name']}")
-        w(f"      {aw}'h{base:03x}: return {{1'b1, 32'h{b['type']:08x}}};")
-        w(f"      {aw}'h{base+4:03x}: return {{1'b1, 32'h{b['version']:08x}}};")
-        w(f"      {aw}'h{base+8:03x}: return {{1'b1, 32'h{nxt:08x}}};")
+        w(f"      {aw}'h{base:03x}: read_reg = {{1'b1, 32'h{b['type']:08x}}};")
+        w(f"      {aw}'h{base+4:03x}: read_reg = {{1'b1, 32'h{b['version']:08x}}};")
+        w(f"      {aw}'h{base+8:03x}: read_reg = {{1'b1, 32'h{nxt:08x}}};")
         for r in b["registers"]:
             sig = f"{b['name']}_{r['name']}"
             for k in range(r["count"]):
                 a = base + r["offset"] + 4 * k
                 if r["count"] > 1:
-                    w(f"      {aw}'h{a:03x}: return {{1'b1, {sig}_all[{32*k}+:32]}};")
+                    w(f"      {aw}'h{a:03x}: read_reg = {{1'b1, {sig}_all[{32*k}+:32]}};")
                 elif r["bits"] == 32:
-                    w(f"      {aw}'h{a:03x}: return {{1'b1, {sig}}};")
+                    w(f"      {aw}'h{a:03x}: read_reg = {{1'b1, {sig}}};")
                 else:
-                    w(f"      {aw}'h{a:03x}: return {{1'b1, {32-r['bits']}'h0, {sig}}};")
-    w("      default: return {1'b0, 32'h0};")
+                    w(f"      {aw}'h{a:03x}: read_reg = {{1'b1, {32-r['bits']}'h0, {sig}}};")
+    w("      default: read_reg = {1'b0, 32'h0};")
     w("    endcase")
     w("  endfunction")
     w("")
@@ -188,14 +188,14 @@ def sv(d):
     w(f"  function automatic logic writable(input logic [{aw-1}:0] a);")
     w("    case (a)")
     rw_regs = [(b, r) for b in blocks for r in b["registers"] if r["access"] == "rw"]
-    w("      " + ", ".join(f"{aw}'h{b['base']+r['offset']:03x}" for b, r in rw_regs) + ": return 1'b1;")
-    w("      default: return 1'b0;")
+    w("      " + ", ".join(f"{aw}'h{b['base']+r['offset']:03x}" for b, r in rw_regs) + ": writable = 1'b1;")
+    w("      default: writable = 1'b0;")
     w("    endcase")
     w("  endfunction")
     w("")
     w("  function automatic logic [31:0] merge(input logic [31:0] old, input logic [31:0] data, input logic [3:0] strb);")
     w("    for (int i = 0; i < 4; i++) if (strb[i]) old[8*i+:8] = data[8*i+:8];")
-    w("    return old;")
+    w("    merge = old;")
     w("  endfunction")
     w("")
     w("  wire do_write = s_axil_awvalid && s_axil_wvalid && !s_axil_bvalid;")

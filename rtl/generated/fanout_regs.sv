@@ -65,54 +65,54 @@ module fanout_regs #(
     // {mapped, value}
     case (a)
       // block nic
-      12'h000: return {1'b1, 32'h46414e31};
-      12'h004: return {1'b1, 32'h00010000};
-      12'h008: return {1'b1, 32'h00000100};
-      12'h00c: return {1'b1, nic_ports};
-      12'h010: return {1'b1, 16'h0, nic_node_id};
-      12'h014: return {1'b1, 16'h0, nic_mac_hi};
-      12'h018: return {1'b1, nic_mac_lo};
-      12'h01c: return {1'b1, nic_ipv4};
-      12'h020: return {1'b1, 16'h0, nic_udp_port};
-      12'h024: return {1'b1, nic_scratch};
+      12'h000: read_reg = {1'b1, 32'h46414e31};
+      12'h004: read_reg = {1'b1, 32'h00010000};
+      12'h008: read_reg = {1'b1, 32'h00000100};
+      12'h00c: read_reg = {1'b1, nic_ports};
+      12'h010: read_reg = {1'b1, 16'h0, nic_node_id};
+      12'h014: read_reg = {1'b1, 16'h0, nic_mac_hi};
+      12'h018: read_reg = {1'b1, nic_mac_lo};
+      12'h01c: read_reg = {1'b1, nic_ipv4};
+      12'h020: read_reg = {1'b1, 16'h0, nic_udp_port};
+      12'h024: read_reg = {1'b1, nic_scratch};
       // block link
-      12'h100: return {1'b1, 32'h46414e4c};
-      12'h104: return {1'b1, 32'h00010000};
-      12'h108: return {1'b1, 32'h00000000};
-      12'h10c: return {1'b1, link_interval};
-      12'h110: return {1'b1, link_link_up};
-      12'h114: return {1'b1, link_port_down};
-      12'h120: return {1'b1, link_down_events_all[0+:32]};
-      12'h124: return {1'b1, link_down_events_all[32+:32]};
-      12'h128: return {1'b1, link_down_events_all[64+:32]};
-      12'h12c: return {1'b1, link_down_events_all[96+:32]};
-      12'h130: return {1'b1, link_down_events_all[128+:32]};
-      12'h134: return {1'b1, link_down_events_all[160+:32]};
-      12'h138: return {1'b1, link_down_events_all[192+:32]};
-      12'h13c: return {1'b1, link_down_events_all[224+:32]};
-      12'h140: return {1'b1, link_probes_sent_all[0+:32]};
-      12'h144: return {1'b1, link_probes_sent_all[32+:32]};
-      12'h148: return {1'b1, link_probes_sent_all[64+:32]};
-      12'h14c: return {1'b1, link_probes_sent_all[96+:32]};
-      12'h150: return {1'b1, link_probes_sent_all[128+:32]};
-      12'h154: return {1'b1, link_probes_sent_all[160+:32]};
-      12'h158: return {1'b1, link_probes_sent_all[192+:32]};
-      12'h15c: return {1'b1, link_probes_sent_all[224+:32]};
-      default: return {1'b0, 32'h0};
+      12'h100: read_reg = {1'b1, 32'h46414e4c};
+      12'h104: read_reg = {1'b1, 32'h00010000};
+      12'h108: read_reg = {1'b1, 32'h00000000};
+      12'h10c: read_reg = {1'b1, link_interval};
+      12'h110: read_reg = {1'b1, link_link_up};
+      12'h114: read_reg = {1'b1, link_port_down};
+      12'h120: read_reg = {1'b1, link_down_events_all[0+:32]};
+      12'h124: read_reg = {1'b1, link_down_events_all[32+:32]};
+      12'h128: read_reg = {1'b1, link_down_events_all[64+:32]};
+      12'h12c: read_reg = {1'b1, link_down_events_all[96+:32]};
+      12'h130: read_reg = {1'b1, link_down_events_all[128+:32]};
+      12'h134: read_reg = {1'b1, link_down_events_all[160+:32]};
+      12'h138: read_reg = {1'b1, link_down_events_all[192+:32]};
+      12'h13c: read_reg = {1'b1, link_down_events_all[224+:32]};
+      12'h140: read_reg = {1'b1, link_probes_sent_all[0+:32]};
+      12'h144: read_reg = {1'b1, link_probes_sent_all[32+:32]};
+      12'h148: read_reg = {1'b1, link_probes_sent_all[64+:32]};
+      12'h14c: read_reg = {1'b1, link_probes_sent_all[96+:32]};
+      12'h150: read_reg = {1'b1, link_probes_sent_all[128+:32]};
+      12'h154: read_reg = {1'b1, link_probes_sent_all[160+:32]};
+      12'h158: read_reg = {1'b1, link_probes_sent_all[192+:32]};
+      12'h15c: read_reg = {1'b1, link_probes_sent_all[224+:32]};
+      default: read_reg = {1'b0, 32'h0};
     endcase
   endfunction
 
   // Writable: rw registers only.
   function automatic logic writable(input logic [11:0] a);
     case (a)
-      12'h010, 12'h014, 12'h018, 12'h01c, 12'h020, 12'h024, 12'h10c: return 1'b1;
-      default: return 1'b0;
+      12'h010, 12'h014, 12'h018, 12'h01c, 12'h020, 12'h024, 12'h10c: writable = 1'b1;
+      default: writable = 1'b0;
     endcase
   endfunction
 
   function automatic logic [31:0] merge(input logic [31:0] old, input logic [31:0] data, input logic [3:0] strb);
     for (int i = 0; i < 4; i++) if (strb[i]) old[8*i+:8] = data[8*i+:8];
-    return old;
+    merge = old;
   endfunction
 
   wire do_write = s_axil_awvalid && s_axil_wvalid && !s_axil_bvalid;
