@@ -116,6 +116,9 @@ class AckAggregator {
   }
   const AggregatorStats &stats() const { return stats_; }
   const AggregatorConfig &config() const { return cfg_; }
+  // Live reconfiguration (the NIC's registers): entries are kept. New timeouts apply from the
+  // next comparison; a new self id from the next output.
+  void set_config(const AggregatorConfig &cfg) { cfg_ = cfg; }
 
   // A DATA packet of `key` left towards `children` (the ids it came from: `parent`).
   // total_packets: packets in the message, 0 if not known yet. Idempotent per message:
