@@ -9,7 +9,7 @@
 //      self_id, self_mac_hi (MAC bytes 0-1), self_mac_lo (bytes 2-5), self_ipv4: this node;
 //      udp_port: Fanout destination port of the frames built (0: proto::kDefaultUdpPort);
 //      silent_timeout, nack_window: in kernel clocks (0: kAggDefaultSilentTimeout /
-//        kAggDefaultNackWindow). Changing self_id or either timeout clears the table.
+//        kAggDefaultNackWindow). Changes apply at once; the table is kept.
 //      tbl_*: one neighbour-table write per change of tbl_seq (table_write.hpp).
 //  * s_axilite (bundle ctrl), counters[kAggCntCount]: indexed by AckAggCounter (every
 //    proto::AggregatorStats field, then arm words, frames in / out, unroutable, undecodable,
