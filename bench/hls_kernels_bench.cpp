@@ -82,7 +82,8 @@ hw::ParsedMeta meta_of(const std::vector<uint8_t> &f, uint8_t ingress) {
 // ---- Parser ----------------------------------------------------------------------------------
 void bench_parser(bool quick) {
   std::printf("\n## Parser (hls/parser): back-to-back DATA frames, outputs always ready\n\n");
-  std::printf("| frame bytes | beats | frames | in beats/clock | out beats/clock | Mpps @300 MHz | latency (clocks, first beat in -> first beat out) |\n");
+  std::printf("| frame bytes | beats | frames | in beats/clock | out beats/clock | Mpps @300 MHz | latency (clocks, "
+              "first beat in -> first beat out) |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|---:|\n");
   proto::ReceiverSet set;
   set.append(4);
@@ -199,7 +200,8 @@ void bench_ack_agg(bool quick) {
     cfg.silent_timeout = 1u << 30;
     auto agg = std::make_unique<Agg>(cfg);
     agg->set_neighbour(kSender, hw::cluster_neighbour(kSender, 0));
-    for (uint32_t c = 0; c < k; c++) agg->set_neighbour((proto::NodeId)(2000 + c), hw::cluster_neighbour((proto::NodeId)(2000 + c), 1));
+    for (uint32_t c = 0; c < k; c++)
+      agg->set_neighbour((proto::NodeId)(2000 + c), hw::cluster_neighbour((proto::NodeId)(2000 + c), 1));
     // Inputs: per message k arm words, then k ACK frames.
     std::vector<hw::ArmWord> arms;
     std::vector<std::pair<hw::ParsedMeta, Words>> acks;
@@ -263,8 +265,8 @@ void bench_ack_agg(bool quick) {
     }
     uint64_t clocks = last_in - first_in + 1;
     std::printf("| %u | %u | %llu | %llu | %.4f | %.4f | %llu | %llu |\n", k, messages, (unsigned long long)in_beats,
-                (unsigned long long)clocks, (double)in_beats / (double)clocks,
-                (double)acks.size() / (double)clocks, (unsigned long long)outs, (unsigned long long)lat_max);
+                (unsigned long long)clocks, (double)in_beats / (double)clocks, (double)acks.size() / (double)clocks,
+                (unsigned long long)outs, (unsigned long long)lat_max);
   }
 }
 

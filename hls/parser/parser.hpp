@@ -57,13 +57,11 @@
 namespace fanout {
 namespace hw {
 
-// Largest frame in beats: 9014 bytes -> 141 beats.
-static const uint32_t kParserMaxFrameBeats = (proto::kMaxFrameBytes + proto::kBeatBytes - 1) / proto::kBeatBytes;
 // Store-and-forward FIFO: at least two maximum frames (one draining while the next arrives),
 // rounded up to a power of two so pointers wrap by masking. 512 x 512-bit beats: 8 BRAM36 wide.
 static const uint32_t kParserFifoBeats = 512;
 static const uint32_t kParserFifoMask = kParserFifoBeats - 1;
-static_assert(kParserFifoBeats >= 2 * kParserMaxFrameBeats, "FIFO must hold two maximum frames");
+static_assert(kParserFifoBeats >= 2 * kMaxFrameBeats, "FIFO must hold two maximum frames");
 static_assert((kParserFifoBeats & kParserFifoMask) == 0, "FIFO size must be a power of two");
 // Bytes kept for classification: the fixed headers (beat 0) and the largest set body (beats 1-16).
 static const uint32_t kParserHeadBytes = proto::kFixedHeadersBytes + proto::kMaxSetBytes;

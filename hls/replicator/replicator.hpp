@@ -102,13 +102,11 @@
 namespace fanout {
 namespace hw {
 
-// Largest frame in beats: 9014 bytes -> 141 beats.
-static const uint32_t kReplMaxFrameBeats = (proto::kMaxFrameBytes + proto::kBeatBytes - 1) / proto::kBeatBytes;
 // Beat ring: at least two maximum frames (one replaying while the next arrives), a power of two
 // so pointers wrap by masking. 512 x 512-bit beats: 8 BRAM36 wide, as the parser's FIFO.
 static const uint32_t kReplRingBeats = 512;
 static const uint32_t kReplRingMask = kReplRingBeats - 1;
-static_assert(kReplRingBeats >= 2 * kReplMaxFrameBeats, "ring must hold two maximum frames");
+static_assert(kReplRingBeats >= 2 * kMaxFrameBeats, "ring must hold two maximum frames");
 static_assert((kReplRingBeats & kReplRingMask) == 0, "ring size must be a power of two");
 // Frame descriptors: every frame has at least one beat, so one per ring beat never overflows.
 static const uint32_t kReplDescs = kReplRingBeats;

@@ -5,6 +5,7 @@
 #include <verilated.h>
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -41,6 +42,37 @@ template <std::size_t W> std::vector<uint8_t> get_bytes(const VlWide<W> &w, unsi
     }
   }
   return out;
+}
+
+// A Verilated module with a `clk` and a synchronous active-high `rst`, clocked one edge at a time.
+template <class V> struct Dut {
+  std::unique_ptr<VerilatedContext> ctx = std::make_unique<VerilatedContext>();
+  std::unique_ptr<V> m = std::make_unique<V>(ctx.get());
+  uint64_t cycles = 0; // rising edges since construction
+  void tick() {
+    m->clk = 0;
+    m->eval();
+    m->clk = 1;
+    m->eval();
+    cycles++;
+  }
+  void reset() {
+    m->rst = 1;
+    tick();
+    tick();
+    m->rst = 0;
+  }
+};
+
+// The beat a module presents on its m_axis_* port (512-bit data).
+template <class V> Beat output_beat(const V &m) {
+  Beat b;
+  b.data = get_bytes(m.m_axis_tdata, 0, 64);
+  b.keep = m.m_axis_tkeep;
+  b.last = m.m_axis_tlast;
+  b.user = m.m_axis_tuser;
+  b.dest = m.m_axis_tdest;
+  return b;
 }
 
 // Frames of random length (1..max_beats beats) with distinct content, tagged by `stream`.

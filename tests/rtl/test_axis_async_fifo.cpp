@@ -18,8 +18,8 @@ const uint64_t kKernelPs = 3333; // 300 MHz: kernel clock
 
 struct Result {
   std::vector<Beat> out;
-  uint64_t write_cycles = 0, read_cycles = 0;  // clocks of each side while the transfer ran
-  uint64_t write_busy = 0, read_busy = 0;      // clocks that moved a beat
+  uint64_t write_cycles = 0, read_cycles = 0; // clocks of each side while the transfer ran
+  uint64_t write_busy = 0, read_busy = 0;     // clocks that moved a beat
 };
 
 Result run(const std::vector<Beat> &in, uint64_t write_ps, uint64_t read_ps, double p_valid, double p_ready,
@@ -64,13 +64,7 @@ Result run(const std::vector<Beat> &in, uint64_t write_ps, uint64_t read_ps, dou
     if (wedge) in_fire = offer && m->s_axis_tready;
     if (redge && m->m_axis_tvalid && m->m_axis_tready) {
       out_fire = true;
-      Beat b;
-      b.data = rtltest::get_bytes(m->m_axis_tdata, 0, 64);
-      b.keep = m->m_axis_tkeep;
-      b.last = m->m_axis_tlast;
-      b.user = m->m_axis_tuser;
-      b.dest = m->m_axis_tdest;
-      r.out.push_back(b);
+      r.out.push_back(rtltest::output_beat(*m));
     }
     m->s_clk = wedge;
     m->m_clk = redge;

@@ -13,23 +13,8 @@ namespace {
 
 using rtltest::Beat;
 
-struct Fifo {
-  std::unique_ptr<VerilatedContext> ctx = std::make_unique<VerilatedContext>();
-  std::unique_ptr<Vaxis_fifo> m = std::make_unique<Vaxis_fifo>(ctx.get());
-  uint64_t cycles = 0;
-  Fifo() {
-    m->rst = 1;
-    tick();
-    tick();
-    m->rst = 0;
-  }
-  void tick() {
-    m->clk = 0;
-    m->eval();
-    m->clk = 1;
-    m->eval();
-    cycles++;
-  }
+struct Fifo : rtltest::Dut<Vaxis_fifo> {
+  Fifo() { reset(); }
   void drive(const Beat *b) {
     m->s_axis_tvalid = b != nullptr;
     if (!b) return;
@@ -39,15 +24,7 @@ struct Fifo {
     m->s_axis_tuser = b->user;
     m->s_axis_tdest = b->dest;
   }
-  Beat output() const {
-    Beat b;
-    b.data = rtltest::get_bytes(m->m_axis_tdata, 0, 64);
-    b.keep = m->m_axis_tkeep;
-    b.last = m->m_axis_tlast;
-    b.user = m->m_axis_tuser;
-    b.dest = m->m_axis_tdest;
-    return b;
-  }
+  Beat output() const { return rtltest::output_beat(*m); }
 };
 
 // Runs all beats through with the given valid/ready probabilities; returns what came out.

@@ -15,21 +15,8 @@ using rtltest::Beat;
 using Frame = std::vector<Beat>;
 constexpr unsigned kInputs = 3;
 
-struct Arbiter {
-  std::unique_ptr<VerilatedContext> ctx = std::make_unique<VerilatedContext>();
-  std::unique_ptr<Vaxis_rr_arbiter> m = std::make_unique<Vaxis_rr_arbiter>(ctx.get());
-  Arbiter() {
-    m->rst = 1;
-    tick();
-    tick();
-    m->rst = 0;
-  }
-  void tick() {
-    m->clk = 0;
-    m->eval();
-    m->clk = 1;
-    m->eval();
-  }
+struct Arbiter : rtltest::Dut<Vaxis_rr_arbiter> {
+  Arbiter() { reset(); }
   void drive(unsigned i, const Beat *b) {
     uint32_t valid = m->s_axis_tvalid & ~(1u << i);
     if (b) {
@@ -48,15 +35,7 @@ struct Arbiter {
     }
     m->s_axis_tvalid = valid;
   }
-  Beat output() const {
-    Beat b;
-    b.data = rtltest::get_bytes(m->m_axis_tdata, 0, 64);
-    b.keep = m->m_axis_tkeep;
-    b.last = m->m_axis_tlast;
-    b.user = m->m_axis_tuser;
-    b.dest = m->m_axis_tdest;
-    return b;
-  }
+  Beat output() const { return rtltest::output_beat(*m); }
 };
 
 struct Result {

@@ -5,6 +5,7 @@
 // ro registers show the design's inputs; per-port entries past P read 0; unmapped offsets and
 // writes to read-only registers answer SLVERR and change nothing.
 #include "Vfanout_regs.h"
+#include "rtl_axis.hpp"
 
 #include "fanout/regs.hpp"
 
@@ -19,21 +20,8 @@ namespace {
 namespace regs = fanout::regs;
 constexpr uint32_t kOkay = 0, kSlvErr = 2;
 
-struct Bus {
-  std::unique_ptr<VerilatedContext> ctx = std::make_unique<VerilatedContext>();
-  std::unique_ptr<Vfanout_regs> m = std::make_unique<Vfanout_regs>(ctx.get());
-  Bus() {
-    m->rst = 1;
-    tick();
-    tick();
-    m->rst = 0;
-  }
-  void tick() {
-    m->clk = 0;
-    m->eval();
-    m->clk = 1;
-    m->eval();
-  }
+struct Bus : rtltest::Dut<Vfanout_regs> {
+  Bus() { reset(); }
   // One AXI-Lite read; returns {resp, data}.
   std::pair<uint32_t, uint32_t> read(uint32_t addr) {
     m->s_axil_araddr = addr;

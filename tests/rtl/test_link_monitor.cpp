@@ -20,10 +20,7 @@ namespace proto = fanout::proto;
 const uint16_t kNode = 0x0107;
 const uint32_t kInterval = 200;
 
-struct Monitor {
-  std::unique_ptr<VerilatedContext> ctx = std::make_unique<VerilatedContext>();
-  std::unique_ptr<Vlink_monitor> m = std::make_unique<Vlink_monitor>(ctx.get());
-  uint64_t now = 0;
+struct Monitor : rtltest::Dut<Vlink_monitor> {
   explicit Monitor(uint32_t interval = kInterval) {
     m->cfg_interval = interval;
     m->cfg_node_id = kNode;
@@ -31,17 +28,7 @@ struct Monitor {
     m->cfg_ipv4 = proto::cluster_ipv4(kNode);
     m->cfg_udp_port = proto::kDefaultUdpPort;
     m->mac_link_up = 3;
-    m->rst = 1;
-    tick();
-    tick();
-    m->rst = 0;
-  }
-  void tick() {
-    m->clk = 0;
-    m->eval();
-    m->clk = 1;
-    m->eval();
-    now++;
+    reset();
   }
   std::vector<uint8_t> probe(unsigned port) const { return rtltest::get_bytes(m->probe_tdata, 512 * port, 64); }
 };
@@ -107,7 +94,7 @@ TEST(LinkMonitor, HeartbeatsOnlyOnIdleLinksOncePerInterval) {
     mon.m->tx_beat = 1; // port 0 carries traffic every clock; port 1 is idle
     mon.m->eval();
     for (unsigned p = 0; p < 2; p++) {
-      if (mon.m->probe_tvalid & (1u << p)) sent[p].push_back(mon.now);
+      if (mon.m->probe_tvalid & (1u << p)) sent[p].push_back(mon.cycles);
     }
     mon.tick();
   }
@@ -125,14 +112,14 @@ TEST(LinkMonitor, SilentPeerIsDownThreeIntervalsAfterItsLastFrame) {
   uint64_t last_rx_port1 = 0, down_at = 0;
   for (int c = 0; c < 12 * (int)kInterval; c++) {
     // Both peers send a frame every interval / 2; peer 1 dies after 4 intervals.
-    bool tick_rx = mon.now % (kInterval / 2) == 0;
-    bool peer1_alive = mon.now < 4 * kInterval;
+    bool tick_rx = mon.cycles % (kInterval / 2) == 0;
+    bool peer1_alive = mon.cycles < 4 * kInterval;
     mon.m->rx_frame_end = (tick_rx ? 1u : 0u) | (tick_rx && peer1_alive ? 2u : 0u);
-    if (tick_rx && peer1_alive) last_rx_port1 = mon.now;
+    if (tick_rx && peer1_alive) last_rx_port1 = mon.cycles;
     mon.tick();
     mon.m->eval();
-    EXPECT_FALSE(mon.m->port_down & 1u) << "port 0's peer is alive, clock " << mon.now;
-    if ((mon.m->port_down & 2u) && !down_at) down_at = mon.now;
+    EXPECT_FALSE(mon.m->port_down & 1u) << "port 0's peer is alive, clock " << mon.cycles;
+    if ((mon.m->port_down & 2u) && !down_at) down_at = mon.cycles;
   }
   ASSERT_NE(down_at, 0u) << "port 1 never marked down";
   uint64_t detect = down_at - last_rx_port1;
@@ -157,7 +144,7 @@ TEST(LinkMonitor, PhyLinkDownIsImmediateAndStopsHeartbeats) {
   mon.m->mac_link_up = 1; // port 1's PHY is down
   unsigned probes1 = 0;
   for (int c = 0; c < 4 * (int)kInterval; c++) {
-    mon.m->rx_frame_end = (mon.now % 50 == 0) ? 3 : 0;
+    mon.m->rx_frame_end = (mon.cycles % 50 == 0) ? 3 : 0;
     mon.tick();
     mon.m->eval();
     if (c >= 1) {

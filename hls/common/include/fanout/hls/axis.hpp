@@ -43,6 +43,9 @@ typedef ap_uint<kAxisDataBits> axis_data;
 typedef ap_uint<kAxisDataBits / 8> axis_keep;
 typedef ap_uint<kAxisDestBits> axis_port;
 
+// The longest frame a kernel handles, in beats: proto::kMaxFrameBytes (9014) -> 141.
+static const uint32_t kMaxFrameBeats = (proto::kMaxFrameBytes + proto::kBeatBytes - 1) / proto::kBeatBytes;
+
 // tuser layout (see above).
 static const int kUserIngressLo = 0;
 static const int kUserIngressHi = 7;
