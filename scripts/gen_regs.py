@@ -256,6 +256,7 @@ def hpp(d):
     w("// block types and versions for discovery (walk `next` from offset 0). The RTL block")
     w("// rtl/generated/fanout_regs.sv is generated from the same definition.")
     w("#pragma once")
+    w("// clang-format off")
     w("")
     w("#include <cstdint>")
     w("")

@@ -48,11 +48,11 @@
 
 #include "fanout/hls/axis.hpp"
 #include "fanout/hls/compat.hpp"
+#include "fanout/hls/parsed_meta.hpp"
 #include "fanout/proto/packet.hpp"
 #include "fanout/proto/receiver_set.hpp"
 #include "fanout/proto/set_codec.hpp"
 #include "fanout/proto/wire.hpp"
-#include "fanout/hls/parsed_meta.hpp"
 
 namespace fanout {
 namespace hw {

@@ -16,8 +16,8 @@
 
 #include "fanout/hls/axis.hpp"
 #include "fanout/hls/compat.hpp"
-#include "fanout/proto/wire.hpp"
 #include "fanout/hls/parsed_meta.hpp"
+#include "fanout/proto/wire.hpp"
 #include "parser.hpp"
 
 extern "C" void fanout_parser(hls::stream<fanout::hw::axis_word> &in, hls::stream<fanout::hw::axis_word> &out_fanout,

@@ -4,6 +4,7 @@
 // block types and versions for discovery (walk `next` from offset 0). The RTL block
 // rtl/generated/fanout_regs.sv is generated from the same definition.
 #pragma once
+// clang-format off
 
 #include <cstdint>
 
