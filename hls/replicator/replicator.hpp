@@ -143,6 +143,7 @@ enum ReplCounter {
   kCntBadSet,            // DATA frames whose set failed to decode (dropped whole; 0 after the parser)
   kCntBadType,           // frames of an unknown type (dropped whole; 0 after the parser)
   kCntPlanOverflow,      // copies dropped: more than kReplMaxCopies pieces, or not buildable
+  kCntPortDownCopies,    // copies dropped: their egress port is marked down (link monitor)
   kReplCounterCount
 };
 
@@ -150,7 +151,8 @@ template <uint32_t P> class Replicator {
   static_assert(P >= 2 && P <= proto::kMaxPorts, "2 <= P <= proto::kMaxPorts");
 
  public:
-  Replicator() : mode_(kReplModeTree), fanout_(kReplDefaultFanout), udp_port_(proto::kDefaultUdpPort) {
+  Replicator()
+      : mode_(kReplModeTree), fanout_(kReplDefaultFanout), udp_port_(proto::kDefaultUdpPort), port_down_(0) {
     self_ = cluster_address(0);
     reset();
   }
@@ -183,6 +185,12 @@ template <uint32_t P> class Replicator {
   // so no copies are made.
   void set_fanout(uint32_t f) { fanout_ = f; }
   uint32_t fanout() const { return fanout_; }
+  // Ports the link monitor marks down (bit p = port p, rtl/link_monitor.sv): copies planned for
+  // them are dropped and counted, never queued behind a dead link, and not armed, so the ACK
+  // aggregator does not wait for them; the sender's transport retransmits to the receivers
+  // that miss data. Applies to frames planned from the next clock on.
+  void set_port_down(uint64_t mask) { port_down_ = mask; }
+  uint64_t port_down() const { return port_down_; }
   // UDP destination port of the copies.
   void set_udp_port(uint16_t port) { udp_port_ = port; }
   uint16_t udp_port() const { return udp_port_; }
@@ -415,6 +423,10 @@ template <uint32_t P> class Replicator {
         counters_[kCntUnroutableCopies]++;
         continue;
       }
+      if ((port_down_ >> port) & 1u) {
+        counters_[kCntPortDownCopies]++;
+        continue;
+      }
       CopyPlan &c = copies_[ncopies_++];
       c.src = src;
       c.port = port;
@@ -604,6 +616,7 @@ template <uint32_t P> class Replicator {
   uint8_t mode_;
   uint32_t fanout_;
   uint16_t udp_port_;
+  uint64_t port_down_;
   NeighbourTable neighbours_;
   proto::PortTable ports_;
 

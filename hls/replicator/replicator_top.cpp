@@ -11,6 +11,8 @@
 //    0, the reset value, means kReplDefaultFanout); udp_port (UDP destination port of the copies,
 //    0 means proto::kDefaultUdpPort); the tbl_* registers that write the neighbour table and the
 //    port table one entry at a time (fanout/hls/table_write.hpp).
+//  * port_down (ap_none, a plain wire): bit p = MAC port p is down, driven by the shell's link
+//    monitor (rtl/link_monitor.sv); copies for a down port are dropped and counted.
 //  * s_axilite (bundle ctrl), status: counters[kReplCounterCount] (ReplCounter order).
 //
 // C++14, synthesizable subset.
@@ -39,9 +41,9 @@ extern "C" void fanout_replicator(ReplMetaStream &in_meta, ReplAxisStream &in_fr
                                   ReplAxisStream out_port[kReplTopPorts], ReplAxisStream &out_host,
                                   ReplArmStream &out_arm, ReplMetaStream &out_fb_meta, ReplAxisStream &out_fb,
                                   uint16_t self_id, uint16_t self_mac_hi, uint32_t self_mac_lo, uint32_t self_ipv4,
-                                  uint8_t mode, uint8_t tree_fanout, uint16_t udp_port, uint32_t tbl_seq,
-                                  uint8_t tbl_kind, uint16_t tbl_index, uint16_t tbl_mac_hi, uint32_t tbl_mac_lo,
-                                  uint32_t tbl_ipv4, uint8_t tbl_port, uint8_t tbl_valid,
+                                  uint8_t mode, uint8_t tree_fanout, uint16_t udp_port, uint8_t port_down,
+                                  uint32_t tbl_seq, uint8_t tbl_kind, uint16_t tbl_index, uint16_t tbl_mac_hi,
+                                  uint32_t tbl_mac_lo, uint32_t tbl_ipv4, uint8_t tbl_port, uint8_t tbl_valid,
                                   uint32_t counters[fanout::hw::kReplCounterCount]) {
   FANOUT_HLS_PRAGMA(HLS INTERFACE ap_ctrl_none port = return )
   FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = in_meta)
@@ -58,6 +60,7 @@ extern "C" void fanout_replicator(ReplMetaStream &in_meta, ReplAxisStream &in_fr
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = mode bundle = ctrl)
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = tree_fanout bundle = ctrl)
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = udp_port bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE ap_none port = port_down)
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = tbl_seq bundle = ctrl)
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = tbl_kind bundle = ctrl)
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = tbl_index bundle = ctrl)
@@ -85,6 +88,7 @@ extern "C" void fanout_replicator(ReplMetaStream &in_meta, ReplAxisStream &in_fr
   repl.set_mode(mode);
   repl.set_fanout(tree_fanout == 0 ? fanout::hw::kReplDefaultFanout : (uint32_t)tree_fanout);
   repl.set_udp_port(udp_port == 0 ? fanout::proto::kDefaultUdpPort : udp_port);
+  repl.set_port_down(port_down);
   if (latch.commit(tbl_seq)) {
     fanout::hw::TableWrite w;
     w.seq = tbl_seq;

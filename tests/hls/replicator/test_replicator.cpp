@@ -34,8 +34,8 @@ fanout_replicator(hls::stream<fanout::hw::ParsedMeta> &in_meta, hls::stream<fano
                   hls::stream<fanout::hw::ArmWord> &out_arm, hls::stream<fanout::hw::ParsedMeta> &out_fb_meta,
                   hls::stream<fanout::hw::axis_word> &out_fb, uint16_t self_id, uint16_t self_mac_hi,
                   uint32_t self_mac_lo, uint32_t self_ipv4, uint8_t mode, uint8_t tree_fanout, uint16_t udp_port,
-                  uint32_t tbl_seq, uint8_t tbl_kind, uint16_t tbl_index, uint16_t tbl_mac_hi, uint32_t tbl_mac_lo,
-                  uint32_t tbl_ipv4, uint8_t tbl_port, uint8_t tbl_valid,
+                  uint8_t port_down, uint32_t tbl_seq, uint8_t tbl_kind, uint16_t tbl_index, uint16_t tbl_mac_hi,
+                  uint32_t tbl_mac_lo, uint32_t tbl_ipv4, uint8_t tbl_port, uint8_t tbl_valid,
                   uint32_t counters[fanout::hw::kReplCounterCount]);
 
 namespace {
@@ -173,6 +173,7 @@ struct Config {
   std::map<uint16_t, hw::NeighbourEntry> neighbours;
   std::unique_ptr<proto::PortTable> ports = std::make_unique<proto::PortTable>();
   uint32_t nports = 2;
+  uint64_t port_down = 0; // ports the link monitor marks down
 };
 
 // Every id in [lo, hi] a neighbour on port id % nports (through the register write path for a
@@ -187,6 +188,7 @@ template <uint32_t P> void configure(hw::Replicator<P> &k, const Config &c) {
   k.set_mode(c.mode);
   k.set_fanout(c.fanout);
   k.set_udp_port(kCopyPort);
+  k.set_port_down(c.port_down);
   uint32_t seq = 1;
   for (auto &n : c.neighbours) {
     if (seq < 50) {
@@ -299,6 +301,10 @@ class Golden {
         uint8_t port = sp.second == proto::kPortNone && it != c_.neighbours.end() ? it->second.port : sp.second;
         if (it == c_.neighbours.end() || !it->second.valid || port >= c_.nports) {
           e.counters[hw::kCntUnroutableCopies]++;
+          continue;
+        }
+        if ((c_.port_down >> port) & 1u) {
+          e.counters[hw::kCntPortDownCopies]++;
           continue;
         }
         proto::NetHeaders net;
@@ -702,6 +708,29 @@ TEST(Replicator, UnroutableHopsSelfOnlyFeedbackProbe) {
   EXPECT_TRUE(found);
 }
 
+TEST(Replicator, CopiesForADownPortAreDroppedCountedAndNotArmed) {
+  // Neighbours on ports id % 2; port 1 is down: the copies towards odd heads are dropped and
+  // counted, the others leave as usual, and only the sent copies (and self) are armed.
+  Config c;
+  c.fanout = 4;
+  c.port_down = 2;
+  all_neighbours(c, 0, 199);
+  std::vector<Input> in;
+  in.push_back({build(ids_spec({10, 11, 12, 13}, 300)), 0});
+  in.push_back({build(ids_spec({20, 21, 22, 23, 24, 25, 26, 27, kSelf}, 40)), 1});
+  KernelRun<2> r;
+  configure(*r.k, c);
+  r.inputs = in;
+  r.go();
+  Expected e = golden<2>(c, in);
+  expect_outputs(r, e);
+  // Frame 1: heads 10, 11, 12, 13 (ports 0, 1, 0, 1): 11 and 13 dropped. Frame 2: chunks 20-21,
+  // 22-23, 24-25, 26-27 have even heads: all four sent (and the local delivery).
+  EXPECT_EQ(r.k->counter(hw::kCntPortDownCopies), 2u);
+  EXPECT_EQ(r.k->counter(hw::kCntCopiesSent), 6u);
+  for (const ArmWord &a : r.arms) EXPECT_NE(a.child.id % 2, 1) << "no arm word for a copy that was not sent";
+}
+
 TEST(Replicator, SetThatFailsToDecodeIsDroppedWhole) {
   Config c;
   all_neighbours(c, 0, 199);
@@ -796,7 +825,7 @@ TEST(ReplicatorTop, ConfiguresThroughRegistersAndReplicates) {
   uint32_t seq = 0;
   for (uint16_t id : {40, 41}) {
     hw::TableWrite w = hw::neighbour_write(++seq, id, hw::cluster_neighbour(id, (uint8_t)(id - 40)));
-    fanout_replicator(im, inf, op, oh, oa, fm, of, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2, kCopyPort,
+    fanout_replicator(im, inf, op, oh, oa, fm, of, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2, kCopyPort, 0,
                       w.seq, w.kind, w.index, w.mac_hi, w.mac_lo, w.ipv4, w.port, w.valid, counters);
   }
   Bytes f = build(ids_spec({40, 41, kSelf}, 200));
@@ -811,7 +840,7 @@ TEST(ReplicatorTop, ConfiguresThroughRegistersAndReplicates) {
       if (cyc == 0) im.write(m);
       inf.write(w[cyc]);
     }
-    fanout_replicator(im, inf, op, oh, oa, fm, of, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2, kCopyPort,
+    fanout_replicator(im, inf, op, oh, oa, fm, of, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2, kCopyPort, 0,
                       seq, 0, 0, 0, 0, 0, 0, 0, counters);
     for (int p = 0; p < 2; p++)
       while (!op[p].empty()) got[p].push_back(op[p].read());
