@@ -1,0 +1,134 @@
+// An output-queued Ethernet switch with a static L2 table.
+//
+// A frame is received whole from a port's link (store-and-forward), looked up by destination MAC
+// and, `forward_latency` later, appended to the output port's queue if the queue's bytes plus the
+// frame's stay within buffer_bytes; otherwise it is dropped (drop-tail, counted per output port).
+// A queued frame leaves its queue (and frees its buffer) when its transmission starts.
+// Unknown unicast destinations are dropped and counted on the ingress port (no flooding, no
+// learning). Frames to ff:ff:ff:ff:ff:ff are link-local (Fanout PROBE heartbeats between a NIC
+// and its switch port): counted on the ingress port, never forwarded.
+//
+// Heartbeats: with heartbeat_interval > 0, every connected port whose egress has been idle (no
+// transmission, empty queue) for the interval sends a Fanout PROBE built with proto::build_frame:
+// Ethernet and IPv4 broadcast, the switch's own MAC/IPv4, UDP port proto::kDefaultUdpPort,
+// sender = origin = node_id, message id = port number, sequence = per-port counter from 0,
+// hops 0, no receiver set.
+#ifndef FANOUT_SIM_SWITCH_HPP
+#define FANOUT_SIM_SWITCH_HPP
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "fanout/proto/wire.hpp"
+#include "fanout/sim/frame.hpp"
+#include "fanout/sim/link.hpp"
+
+namespace fanout {
+namespace sim {
+
+using Mac48 = std::array<uint8_t, 6>;
+inline constexpr Mac48 kBroadcastMac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+// The cluster address plan's MAC of node n (proto::cluster_mac).
+Mac48 cluster_mac48(proto::NodeId n);
+
+struct SwitchConfig {
+  uint32_t ports = 4;
+  uint64_t buffer_bytes = 256 * 1024; // per output port (frame bytes)
+  sc_core::sc_time forward_latency = sc_core::sc_time(500, sc_core::SC_NS);
+  sc_core::sc_time heartbeat_interval = sc_core::SC_ZERO_TIME; // zero: no heartbeats
+  proto::NodeId node_id = 0xFFF0;                              // sender/origin of its PROBEs
+  std::optional<Mac48> mac;                                    // default: cluster_mac(node_id)
+  std::optional<uint32_t> ipv4;                                // default: cluster_ipv4(node_id)
+};
+
+// Throws std::invalid_argument naming the offending field.
+void validate(const SwitchConfig &c);
+
+struct SwitchPortStats {
+  uint64_t frames_in = 0, bytes_in = 0;   // received on this port
+  uint64_t frames_out = 0, bytes_out = 0; // transmitted on this port (heartbeats included)
+  uint64_t drops_buffer = 0;              // drop-tail at this output port
+  uint64_t drops_unknown = 0;             // received here for an unknown unicast MAC (or runt)
+  uint64_t link_local_in = 0;             // broadcast frames received here (not forwarded)
+  uint64_t heartbeats_out = 0;            // PROBEs sent on this port
+  uint64_t queue_bytes = 0;               // now
+  uint64_t queue_peak_bytes = 0;
+  sc_core::sc_time egress_busy{}; // serialization time of frames sent on this port
+};
+
+class Switch : public sc_core::sc_module {
+ public:
+  Switch(sc_core::sc_module_name name, const SwitchConfig &config);
+  ~Switch() override;
+
+  const SwitchConfig &config() const { return cfg_; }
+  uint32_t ports() const { return cfg_.ports; }
+  const Mac48 &mac() const { return mac_; }
+  uint32_t ipv4() const { return ipv4_; }
+
+  // What receives frames for port p (connect() attaches it to the link for you).
+  FrameSink *ingress(uint32_t p);
+  // The switch transmits on `link` from `side` and receives what arrives at that side. Before
+  // sc_start only (it creates the port's processes).
+  void connect(uint32_t p, Link &link, int side);
+  // Static L2 table: frames to mac leave on port p.
+  void set_route(const Mac48 &mac, uint32_t p);
+  void set_route(proto::NodeId cluster_node, uint32_t p) { set_route(cluster_mac48(cluster_node), p); }
+
+  const SwitchPortStats &stats(uint32_t p) const { return port(p).stats; }
+  double egress_utilization(uint32_t p) const;
+
+ private:
+  class Ingress : public FrameSink {
+   public:
+    Ingress(Switch *sw, uint32_t p) : sw_(sw), p_(p) {}
+    void receive(Frame f) override { sw_->on_receive(p_, std::move(f)); }
+
+   private:
+    Switch *sw_;
+    uint32_t p_;
+  };
+  struct Port {
+    std::unique_ptr<Ingress> ingress;
+    Link *link = nullptr;
+    int side = 0;
+    std::deque<Frame> queue;
+    sc_core::sc_time idle_since{}; // egress idle from this time on (if the queue is empty)
+    sc_core::sc_event heartbeat;
+    uint32_t heartbeat_seq = 0;
+    SwitchPortStats stats;
+  };
+  struct Pending {
+    sc_core::sc_time ready;
+    uint32_t out;
+    Frame frame;
+  };
+
+  Port &port(uint32_t p);
+  const Port &port(uint32_t p) const;
+  void on_receive(uint32_t p, Frame f);
+  void enqueue(uint32_t out, Frame f);
+  void forward_pending();
+  void pump(uint32_t p);
+  void on_heartbeat(uint32_t p);
+  Frame make_probe(uint32_t p);
+  void start_of_simulation() override;
+
+  SwitchConfig cfg_;
+  Mac48 mac_{};
+  uint32_t ipv4_ = 0;
+  std::vector<std::unique_ptr<Port>> ports_;
+  std::unordered_map<uint64_t, uint32_t> l2_;
+  std::deque<Pending> pipeline_; // frames inside the forwarding latency, in ready order
+  sc_core::sc_event pipeline_event_;
+};
+
+} // namespace sim
+} // namespace fanout
+
+#endif

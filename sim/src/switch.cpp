@@ -1,0 +1,230 @@
+#define SC_INCLUDE_DYNAMIC_PROCESSES
+#include "fanout/sim/switch.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include "fanout/proto/packet.hpp"
+
+namespace fanout {
+namespace sim {
+
+using sc_core::sc_time;
+
+namespace {
+uint64_t mac_key(const uint8_t *m) {
+  uint64_t k = 0;
+  for (int i = 0; i < 6; i++) k = (k << 8) | m[i];
+  return k;
+}
+} // namespace
+
+Mac48 cluster_mac48(proto::NodeId n) {
+  Mac48 m{};
+  proto::cluster_mac(n, m.data());
+  return m;
+}
+
+void validate(const SwitchConfig &c) {
+  if (c.ports == 0) throw std::invalid_argument("SwitchConfig.ports: must be > 0");
+  if (c.buffer_bytes == 0) throw std::invalid_argument("SwitchConfig.buffer_bytes: must be > 0");
+  if (c.mac && ((*c.mac)[0] & 1)) {
+    throw std::invalid_argument("SwitchConfig.mac: must be a unicast address (group bit clear)");
+  }
+}
+
+Switch::Switch(sc_core::sc_module_name name, const SwitchConfig &config) : sc_core::sc_module(name), cfg_(config) {
+  validate(cfg_);
+  mac_ = cfg_.mac ? *cfg_.mac : cluster_mac48(cfg_.node_id);
+  ipv4_ = cfg_.ipv4 ? *cfg_.ipv4 : proto::cluster_ipv4(cfg_.node_id);
+  for (uint32_t p = 0; p < cfg_.ports; p++) {
+    ports_.push_back(std::make_unique<Port>());
+    ports_.back()->ingress = std::make_unique<Ingress>(this, p);
+  }
+  sc_core::sc_spawn_options opt;
+  opt.spawn_method();
+  opt.dont_initialize();
+  opt.set_sensitivity(&pipeline_event_);
+  sc_core::sc_spawn([this] { forward_pending(); }, "forward", &opt);
+}
+
+Switch::~Switch() = default;
+
+Switch::Port &Switch::port(uint32_t p) {
+  if (p >= ports_.size()) {
+    throw std::out_of_range(std::string(name()) + ": port " + std::to_string(p) + " out of range (" +
+                            std::to_string(ports_.size()) + " ports)");
+  }
+  return *ports_[p];
+}
+const Switch::Port &Switch::port(uint32_t p) const {
+  return const_cast<Switch *>(this)->port(p);
+}
+
+FrameSink *Switch::ingress(uint32_t p) {
+  return port(p).ingress.get();
+}
+
+void Switch::connect(uint32_t p, Link &link, int side) {
+  Port &pt = port(p);
+  if (pt.link) throw std::logic_error(std::string(name()) + ": port " + std::to_string(p) + " is already connected");
+  if (sc_core::sc_get_status() != sc_core::SC_ELABORATION &&
+      sc_core::sc_get_status() != sc_core::SC_BEFORE_END_OF_ELABORATION) {
+    throw std::logic_error(std::string(name()) + ": connect() must be called before sc_start");
+  }
+  if (side != 0 && side != 1) throw std::out_of_range("Switch::connect: side must be 0 or 1");
+  pt.link = &link;
+  pt.side = side;
+  link.attach(side, pt.ingress.get());
+  sc_core::sc_spawn_options egress;
+  egress.spawn_method();
+  egress.dont_initialize();
+  egress.set_sensitivity(&link.ready_event(side));
+  std::string n = "egress_" + std::to_string(p);
+  sc_core::sc_spawn([this, p] { pump(p); }, n.c_str(), &egress);
+  sc_core::sc_spawn_options hb;
+  hb.spawn_method();
+  hb.dont_initialize();
+  hb.set_sensitivity(&pt.heartbeat);
+  n = "heartbeat_" + std::to_string(p);
+  sc_core::sc_spawn([this, p] { on_heartbeat(p); }, n.c_str(), &hb);
+}
+
+void Switch::set_route(const Mac48 &mac, uint32_t p) {
+  port(p); // range check
+  if (mac[0] & 1) throw std::invalid_argument(std::string(name()) + ": set_route: group (multicast) MAC");
+  l2_[mac_key(mac.data())] = p;
+}
+
+void Switch::start_of_simulation() {
+  if (cfg_.heartbeat_interval == sc_core::SC_ZERO_TIME) return;
+  for (auto &pt : ports_) {
+    if (pt->link) pt->heartbeat.notify(cfg_.heartbeat_interval);
+  }
+}
+
+void Switch::on_receive(uint32_t p, Frame f) {
+  Port &in = port(p);
+  in.stats.frames_in++;
+  in.stats.bytes_in += f.bytes.size();
+  if (f.bytes.size() < proto::kEthHeaderBytes) {
+    in.stats.drops_unknown++;
+    return;
+  }
+  const uint8_t *dst = f.bytes.data() + proto::kEthDstOff;
+  uint64_t key = mac_key(dst);
+  if (key == 0xFFFFFFFFFFFFull) {
+    in.stats.link_local_in++;
+    return;
+  }
+  auto it = l2_.find(key);
+  if (it == l2_.end()) {
+    in.stats.drops_unknown++;
+    return;
+  }
+  if (cfg_.forward_latency == sc_core::SC_ZERO_TIME) {
+    enqueue(it->second, std::move(f));
+    return;
+  }
+  // Constant latency: arrivals are in time order, so the pipeline stays sorted.
+  bool was_empty = pipeline_.empty();
+  pipeline_.push_back(Pending{sc_core::sc_time_stamp() + cfg_.forward_latency, it->second, std::move(f)});
+  if (was_empty) pipeline_event_.notify(cfg_.forward_latency);
+}
+
+void Switch::forward_pending() {
+  sc_time now = sc_core::sc_time_stamp();
+  while (!pipeline_.empty() && pipeline_.front().ready <= now) {
+    Pending pd = std::move(pipeline_.front());
+    pipeline_.pop_front();
+    enqueue(pd.out, std::move(pd.frame));
+  }
+  if (!pipeline_.empty()) pipeline_event_.notify(pipeline_.front().ready - now);
+}
+
+void Switch::enqueue(uint32_t out, Frame f) {
+  Port &pt = port(out);
+  SwitchPortStats &s = pt.stats;
+  if (!pt.link || s.queue_bytes + f.bytes.size() > cfg_.buffer_bytes) {
+    s.drops_buffer++;
+    return;
+  }
+  s.queue_bytes += f.bytes.size();
+  if (s.queue_bytes > s.queue_peak_bytes) s.queue_peak_bytes = s.queue_bytes;
+  pt.queue.push_back(std::move(f));
+  pump(out);
+}
+
+void Switch::pump(uint32_t p) {
+  Port &pt = port(p);
+  if (!pt.link || pt.queue.empty() || pt.link->busy(pt.side)) return;
+  Frame f = std::move(pt.queue.front());
+  pt.queue.pop_front();
+  uint64_t n = f.bytes.size();
+  pt.stats.queue_bytes -= n;
+  sc_time ser = pt.link->serialization((uint32_t)n);
+  pt.link->send(pt.side, std::move(f));
+  pt.stats.frames_out++;
+  pt.stats.bytes_out += n;
+  pt.stats.egress_busy += ser;
+  pt.idle_since = sc_core::sc_time_stamp() + ser;
+}
+
+double Switch::egress_utilization(uint32_t p) const {
+  const Port &pt = port(p);
+  return pt.link ? pt.link->utilization(pt.side) : 0.0;
+}
+
+Frame Switch::make_probe(uint32_t p) {
+  Port &pt = port(p);
+  proto::NetHeaders net;
+  for (int i = 0; i < 6; i++) {
+    net.eth_dst[i] = 0xff;
+    net.eth_src[i] = mac_[i];
+  }
+  net.ip_src = ipv4_;
+  net.ip_dst = 0xFFFFFFFFu; // limited broadcast: link-local
+  net.ip_tos = 0;
+  net.ip_ttl = 1;
+  net.ip_id = 0;
+  net.udp_src_port = proto::kDefaultUdpPort;
+  net.udp_dst_port = proto::kDefaultUdpPort;
+  proto::FanoutHeader h = proto::make_header(proto::kTypeProbe, cfg_.node_id, cfg_.node_id, p, pt.heartbeat_seq++, 0);
+  h.hops_left = 0;
+  proto::BasicReceiverSet<1> none;
+  std::vector<uint8_t> bytes(proto::kFixedHeadersBytes);
+  uint32_t len = 0;
+  int err = proto::build_frame(net, h, none, nullptr, 0, proto::default_build_options(), bytes.data(),
+                               (uint32_t)bytes.size(), &len);
+  if (err != proto::kOk) {
+    throw std::logic_error(std::string(name()) + ": PROBE build failed: " + proto::error_name(err));
+  }
+  bytes.resize(len);
+  return make_frame(std::move(bytes));
+}
+
+void Switch::on_heartbeat(uint32_t p) {
+  Port &pt = port(p);
+  sc_time now = sc_core::sc_time_stamp();
+  sc_time interval = cfg_.heartbeat_interval;
+  bool idle = pt.queue.empty() && !pt.link->busy(pt.side);
+  if (idle && now >= pt.idle_since + interval) {
+    Frame probe = make_probe(p);
+    uint64_t n = probe.bytes.size();
+    sc_time ser = pt.link->serialization((uint32_t)n);
+    pt.link->send(pt.side, std::move(probe));
+    pt.stats.frames_out++;
+    pt.stats.bytes_out += n;
+    pt.stats.heartbeats_out++;
+    pt.stats.egress_busy += ser;
+    pt.idle_since = now + ser;
+  }
+  // Next check: one interval after the egress last went idle (or after it goes idle, if busy).
+  sc_time base = pt.idle_since;
+  if (pt.link->busy(pt.side) && pt.link->free_at(pt.side) > base) base = pt.link->free_at(pt.side);
+  sc_time next = base + interval;
+  pt.heartbeat.notify(next > now ? next - now : interval);
+}
+
+} // namespace sim
+} // namespace fanout
