@@ -9,7 +9,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 pkg="$root/rtl/generated/fanout_proto_pkg.sv"
-modules=(axis_fifo axis_async_fifo axis_rr_arbiter link_monitor fanout_regs)
+modules=(axis_fifo axis_async_fifo axis_rr_arbiter link_monitor fanout_regs fanout_nic_top)
 src_of() {
   if [[ -f "$root/rtl/$1.sv" ]]; then echo "$root/rtl/$1.sv"; else echo "$root/rtl/generated/$1.sv"; fi
 }
