@@ -14,8 +14,11 @@
 //  * tree mode: remaining = set minus self; proto::tree_split(remaining, F); a copy per chunk to
 //    its head, egress port and addresses from the head's neighbour entry.
 //  * port mode: proto::port_split(set, port_table, P, ingress port); a copy per non-empty port
-//    subset to the subset's first id (addresses from its neighbour entry), egress port = p. Ids
-//    routed back out of the ingress port (looped) or with no route are counted, never sent.
+//    subset to the port's Fanout peer when one is configured (set_port_peer: a Fanout switch or
+//    NIC at the other end of the link, which replicates further and aggregates the feedback of
+//    the ids behind it, so it is the child the aggregator expects), else to the subset's first id;
+//    addresses from the destination's neighbour entry, egress port = p. Ids routed back out of the
+//    ingress port (looped) or with no route are counted, never sent.
 //  * every subset is cut with proto::partition_for_packets so that each copy fits one packet
 //    (max set bytes = min(kMaxSetBytes, kMaxFrameBytes - kFixedHeadersBytes - payload_len)); each
 //    piece is its own copy to the piece's first id. A copy whose destination has no valid
@@ -154,6 +157,10 @@ template <uint32_t P> class Replicator {
   Replicator()
       : mode_(kReplModeTree), fanout_(kReplDefaultFanout), udp_port_(proto::kDefaultUdpPort), port_down_(0) {
     self_ = cluster_address(0);
+    for (uint32_t p = 0; p < P; p++) {
+      port_peer_[p] = 0;
+      port_peer_valid_[p] = false;
+    }
     reset();
   }
 
@@ -197,6 +204,17 @@ template <uint32_t P> class Replicator {
   void set_neighbour(proto::NodeId id, const NeighbourEntry &e) { neighbours_.set(id, e); }
   void erase_neighbour(proto::NodeId id) { neighbours_.erase(id); }
   void set_port(proto::NodeId id, uint8_t port) { ports_.set(id, port); }
+  // Port mode: the Fanout node at the other end of `port` (copies on that port go to it, and it is
+  // the child armed for them); ignored for port >= P.
+  void set_port_peer(uint8_t port, proto::NodeId peer) {
+    if (port < P) {
+      port_peer_[port] = peer;
+      port_peer_valid_[port] = true;
+    }
+  }
+  void clear_port_peer(uint8_t port) {
+    if (port < P) port_peer_valid_[port] = false;
+  }
   const NeighbourTable &neighbours() const { return neighbours_; }
   const proto::PortTable &port_table() const { return ports_; }
   // One entry written through the tbl_* registers (table_write.hpp).
@@ -205,6 +223,12 @@ template <uint32_t P> class Replicator {
       neighbours_.set(w.index, neighbour_from_write(w));
     } else if (w.kind == kTablePort) {
       ports_.set(w.index, w.port);
+    } else if (w.kind == kTablePortPeer) {
+      if (w.valid) {
+        set_port_peer(w.port, w.index);
+      } else {
+        clear_port_peer(w.port);
+      }
     }
   }
 
@@ -272,7 +296,8 @@ template <uint32_t P> class Replicator {
   struct CopyPlan {
     uint8_t src;
     uint8_t port;
-    proto::NodeId first;
+    proto::NodeId dest;  // the copy's destination node: the port's peer, or `first`
+    proto::NodeId first; // the subset's hull
     proto::NodeId last;
   };
   static const uint8_t kSrcTree = 0xFF;
@@ -417,6 +442,7 @@ template <uint32_t P> class Replicator {
     for (uint32_t i = 0; i < kReplMaxCopies; i++) {
       if (i >= n) break;
       proto::NodeId dest = pieces_[i].first;
+      if (src != kSrcTree && src < P && port_peer_valid_[src]) dest = port_peer_[src];
       const NeighbourEntry &e = neighbours_.get(dest);
       uint8_t port = src == kSrcTree ? e.port : src;
       if (!e.valid || port >= P) {
@@ -430,6 +456,7 @@ template <uint32_t P> class Replicator {
       CopyPlan &c = copies_[ncopies_++];
       c.src = src;
       c.port = port;
+      c.dest = dest;
       c.first = pieces_[i].first;
       c.last = pieces_[i].last;
     }
@@ -441,7 +468,7 @@ template <uint32_t P> class Replicator {
     bool ok = c.src == kSrcTree ? proto::intersect_range(remaining_, c.first, c.last, piece_)
                                 : proto::intersect_range(port_sets_[c.src], c.first, c.last, piece_);
     const ParsedMeta &m = frame_.meta;
-    const NeighbourEntry &e = neighbours_.get(c.first);
+    const NeighbourEntry &e = neighbours_.get(c.dest);
     proto::NetHeaders net;
     for (uint32_t i = 0; i < 6; i++) {
       net.eth_dst[i] = e.mac[i];
@@ -496,7 +523,7 @@ template <uint32_t P> class Replicator {
     copy_arm_.key.sender = m.hdr.sender;
     copy_arm_.key.message_id = m.hdr.message_id;
     copy_arm_.parent = m.ingress_port == kHostPort ? self_.id : m.hdr.origin;
-    copy_arm_.child.id = c.first;
+    copy_arm_.child.id = c.dest;
     copy_arm_.child.hull_first = c.first;
     copy_arm_.child.hull_last = c.last;
     copy_arm_.total_packets = proto::packets_in_message(m.hdr, m.payload_len);
@@ -619,6 +646,8 @@ template <uint32_t P> class Replicator {
   uint64_t port_down_;
   NeighbourTable neighbours_;
   proto::PortTable ports_;
+  proto::NodeId port_peer_[P];
+  bool port_peer_valid_[P];
 
   // Beat ring. Pointers count beats modulo 2^32; the slot is the pointer masked.
   axis_word ring_[kReplRingBeats];

@@ -174,6 +174,7 @@ struct Config {
   std::unique_ptr<proto::PortTable> ports = std::make_unique<proto::PortTable>();
   uint32_t nports = 2;
   uint64_t port_down = 0; // ports the link monitor marks down
+  std::map<uint8_t, uint16_t> peers; // port mode: the Fanout node behind a port
 };
 
 // Every id in [lo, hi] a neighbour on port id % nports (through the register write path for a
@@ -201,6 +202,7 @@ template <uint32_t P> void configure(hw::Replicator<P> &k, const Config &c) {
     uint8_t p = c.ports->get((uint16_t)id);
     if (p != proto::kPortNone) k.apply_table_write(hw::port_write(seq++, (uint16_t)id, p));
   }
+  for (auto &pp : c.peers) k.apply_table_write(hw::port_peer_write(seq++, pp.first, pp.second));
 }
 
 // ---- Golden model ---------------------------------------------------------------------------------
@@ -297,6 +299,7 @@ class Golden {
         auto piece = std::make_unique<proto::ReceiverSet>();
         ASSERT_TRUE(proto::intersect_range(sub, pc_range.first, pc_range.last, *piece));
         uint16_t dest = piece->first_id();
+        if (sp.second != proto::kPortNone && c_.peers.count(sp.second)) dest = c_.peers.at(sp.second);
         auto it = c_.neighbours.find(dest);
         uint8_t port = sp.second == proto::kPortNone && it != c_.neighbours.end() ? it->second.port : sp.second;
         if (it == c_.neighbours.end() || !it->second.valid || port >= c_.nports) {
@@ -556,9 +559,10 @@ TEST(Replicator, GoldenTreeF16FourPorts) {
   tree_golden<4>(16, 3);
 }
 
-template <uint32_t P> void port_golden(uint32_t seed) {
+template <uint32_t P> void port_golden(uint32_t seed, std::map<uint8_t, uint16_t> peers = {}) {
   SCOPED_TRACE("port mode P=" + std::to_string(P));
   Config c;
+  c.peers = peers;
   c.nports = P;
   c.mode = hw::kReplModePort;
   all_neighbours(c, 0, 29999);
@@ -595,6 +599,11 @@ TEST(Replicator, GoldenPortModeTwoPorts) {
 }
 TEST(Replicator, GoldenPortModeFourPorts) {
   port_golden<4>(5);
+}
+// Fanout peers behind ports 1 and 3 (switches): their copies go to the peer, which is the child
+// armed; ports 0 and 2 still send to the subset's first id.
+TEST(Replicator, GoldenPortModePeers) {
+  port_golden<4>(6, {{1, 29990}, {3, 29991}});
 }
 
 // ---- 2. Random backpressure -----------------------------------------------------------------------

@@ -9,14 +9,16 @@
 //
 // Register layout of one write (all kernels use these names in their s_axilite bundle):
 //   tbl_seq    u32  change it to commit one write
-//   tbl_kind   u8   kTableNeighbour or kTablePort (kernels ignore kinds they do not hold)
-//   tbl_index  u16  node id
+//   tbl_kind   u8   kTableNeighbour, kTablePort or kTablePortPeer (kernels ignore kinds they do
+//                   not hold)
+//   tbl_index  u16  node id (port peer: the peer's node id)
 //   tbl_mac_hi u16  MAC bytes 0-1 (neighbour)
 //   tbl_mac_lo u32  MAC bytes 2-5 (neighbour)
 //   tbl_ipv4   u32  (neighbour)
 //   tbl_port   u8   egress port (neighbour), or the port-table value (port table:
 //                   0 .. P-1, proto::kPortLocal or proto::kPortNone)
-//   tbl_valid  u8   neighbour: 0 erases the entry
+//                   port peer: the port whose peer is written
+//   tbl_valid  u8   neighbour: 0 erases the entry; port peer: 0 clears the port's peer
 //
 // C++14, synthesizable subset.
 #ifndef FANOUT_HLS_TABLE_WRITE_HPP
@@ -31,6 +33,7 @@ namespace hw {
 
 static const uint8_t kTableNeighbour = 0;
 static const uint8_t kTablePort = 1;
+static const uint8_t kTablePortPeer = 2; // replicator, port mode: the Fanout node behind a port
 
 struct TableWrite {
   uint32_t seq;
@@ -80,6 +83,20 @@ inline TableWrite port_write(uint32_t seq, proto::NodeId id, uint8_t port) {
   w.ipv4 = 0;
   w.port = port;
   w.valid = 1;
+  return w;
+}
+
+// Port mode: node `peer` is the Fanout node behind `port` (valid = false clears the port's peer).
+inline TableWrite port_peer_write(uint32_t seq, uint8_t port, proto::NodeId peer, bool valid = true) {
+  TableWrite w;
+  w.seq = seq;
+  w.kind = kTablePortPeer;
+  w.index = peer;
+  w.mac_hi = 0;
+  w.mac_lo = 0;
+  w.ipv4 = 0;
+  w.port = port;
+  w.valid = valid ? 1 : 0;
   return w;
 }
 
