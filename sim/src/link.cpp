@@ -139,6 +139,7 @@ bool Link::send(int side, Frame f) {
   if (u_corrupt < cfg_.corrupt && !f.bytes.empty()) {
     uint64_t bit = bit_draw % (f.bytes.size() * 8);
     f.bytes[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    f.fcs_bad = true; // the FCS (not carried in Frame) no longer matches
     d.stats.corrupted++;
   }
   bool was_empty = d.in_flight.empty();

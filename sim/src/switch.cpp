@@ -107,6 +107,10 @@ void Switch::on_receive(uint32_t p, Frame f) {
   Port &in = port(p);
   in.stats.frames_in++;
   in.stats.bytes_in += f.bytes.size();
+  if (f.fcs_bad) { // store and forward: the FCS is checked before anything is forwarded
+    in.stats.drops_fcs++;
+    return;
+  }
   if (f.bytes.size() < proto::kEthHeaderBytes) {
     in.stats.drops_unknown++;
     return;

@@ -18,6 +18,7 @@ struct Frame {
   std::vector<uint8_t> bytes;
   uint64_t id = 0;         // unique per frame in a simulation (next_frame_id), for tracing
   sc_core::sc_time born{}; // simulation time the frame was made
+  bool fcs_bad = false;    // a link flipped a bit: the receiving MAC's FCS check fails
 };
 
 // Ids for frames, unique within one process (one simulation). Single-threaded, like SystemC.

@@ -4,8 +4,8 @@
 // and, `forward_latency` later, appended to the output port's queue if the queue's bytes plus the
 // frame's stay within buffer_bytes; otherwise it is dropped (drop-tail, counted per output port).
 // A queued frame leaves its queue (and frees its buffer) when its transmission starts.
-// Unknown unicast destinations are dropped and counted on the ingress port (no flooding, no
-// learning). Frames to ff:ff:ff:ff:ff:ff are link-local (Fanout PROBE heartbeats between a NIC
+// Unknown unicast destinations and frames whose FCS fails (Frame::fcs_bad) are dropped and
+// counted on the ingress port (no flooding, no learning). Frames to ff:ff:ff:ff:ff:ff are link-local (Fanout PROBE heartbeats between a NIC
 // and its switch port): counted on the ingress port, never forwarded.
 //
 // Heartbeats: with heartbeat_interval > 0, every connected port whose egress has been idle (no
@@ -54,6 +54,7 @@ struct SwitchPortStats {
   uint64_t frames_out = 0, bytes_out = 0; // transmitted on this port (heartbeats included)
   uint64_t drops_buffer = 0;              // drop-tail at this output port
   uint64_t drops_unknown = 0;             // received here for an unknown unicast MAC (or runt)
+  uint64_t drops_fcs = 0;                 // received here with a bad FCS (a link corrupted it)
   uint64_t link_local_in = 0;             // broadcast frames received here (not forwarded)
   uint64_t heartbeats_out = 0;            // PROBEs sent on this port
   uint64_t queue_bytes = 0;               // now

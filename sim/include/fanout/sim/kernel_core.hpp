@@ -1,0 +1,99 @@
+// The three HLS kernels of a Fanout node, joined as the NIC joins them, stepped one kernel clock at
+// a time (cycle-level: each kernel's step() is its clock; docs/simulator.md says what is exact).
+//
+//   in ──> parser ──meta+frame──> replicator ──> port[0..P-1], repl_host
+//            └──> parser_host          ├──arm──────────┐
+//                                      └──fb meta+fb──> ack_agg ──> agg_out (tdest = port or host)
+//
+// The streams between the kernels are the default hls::stream depth (2), what Vitis builds between
+// free-running kernels joined by stream_connect with no extra FIFO. The edge streams (in, and every
+// output) belong to the caller: a NIC shell or a switch model moves beats between them and its
+// ready/valid signals or frame queues; they too are depth 2 (a register slice), which keeps one
+// beat per clock flowing when the adapter moves one beat per clock.
+//
+// Configuration (addresses, mode, fan-out, UDP port, neighbour and port tables) is written through
+// the kernel objects, as the kernels' s_axilite registers would be. C++17 (sim/), kernels C++14.
+#ifndef FANOUT_SIM_KERNEL_CORE_HPP
+#define FANOUT_SIM_KERNEL_CORE_HPP
+
+#include <cstdint>
+#include <memory>
+
+#include "ack_agg.hpp"
+#include "parser.hpp"
+#include "replicator.hpp"
+
+namespace fanout {
+namespace sim {
+
+template <uint32_t P, uint32_t AggChildren = 17> class KernelCore {
+ public:
+  using Replicator = hw::Replicator<P>;
+  using AckAgg = hw::AckAgg<1024, 4, AggChildren, 4>;
+  using Beats = hls::stream<hw::axis_word>;
+  static constexpr uint32_t kPorts = P;
+
+  KernelCore() : parser_(new hw::Parser), repl_(new Replicator), agg_(new AckAgg) {}
+
+  // One kernel clock: every kernel steps once, parser first. A beat the parser writes in this
+  // clock may be read by the replicator in the same call: a zero-latency hand-off, one clock less
+  // than a registered stream; each kernel's own latency is its model's (docs/simulator.md).
+  void step() {
+    parser_->step(in, p2r_frame_, p2r_meta_, parser_host);
+    repl_->step(p2r_meta_, p2r_frame_, repl_port, repl_host, arm_, fb_meta_, fb_);
+    agg_->step(arm_, fb_meta_, fb_, agg_out);
+    cycles_++;
+  }
+
+  // This node's identity, replicated to the three kernels.
+  void set_self(const hw::NodeAddress &a, uint16_t udp_port) {
+    parser_->set_udp_port(udp_port);
+    repl_->set_self(a);
+    repl_->set_udp_port(udp_port);
+    hw::AckAggConfig c = agg_->config();
+    c.self = a;
+    c.udp_port = udp_port;
+    agg_->configure(c);
+  }
+  // A neighbour (node id -> MAC, IPv4, egress port) in both kernels that address frames.
+  void set_neighbour(proto::NodeId id, const hw::NeighbourEntry &e) {
+    repl_->set_neighbour(id, e);
+    agg_->set_neighbour(id, e);
+  }
+
+  hw::Parser &parser() { return *parser_; }
+  Replicator &replicator() { return *repl_; }
+  AckAgg &ack_agg() { return *agg_; }
+  const hw::Parser &parser() const { return *parser_; }
+  const Replicator &replicator() const { return *repl_; }
+  const AckAgg &ack_agg() const { return *agg_; }
+  uint64_t cycles() const { return cycles_; }
+  // Nothing stored or moving inside the kernels (edge streams not included).
+  bool idle() const {
+    return repl_->idle() && parser_->fifo_level() == 0 && p2r_frame_.empty() && fb_.empty() && arm_.empty() &&
+           agg_->queue_level() == 0;
+  }
+
+  // Edge streams, owned by the caller's adapters.
+  Beats in;          // -> parser (tuser[7:0] = ingress port, tuser[8] = bad frame)
+  Beats parser_host; // non-Fanout frames for the host
+  Beats repl_port[P];
+  Beats repl_host; // local deliveries and PROBEs
+  Beats agg_out;   // aggregated feedback, tdest = egress port or proto::kPortLocal
+
+ private:
+  std::unique_ptr<hw::Parser> parser_;
+  std::unique_ptr<Replicator> repl_;
+  std::unique_ptr<AckAgg> agg_;
+  hls::stream<hw::axis_word> p2r_frame_;
+  hls::stream<hw::ParsedMeta> p2r_meta_;
+  hls::stream<hw::ArmWord> arm_;
+  hls::stream<hw::ParsedMeta> fb_meta_;
+  hls::stream<hw::axis_word> fb_;
+  uint64_t cycles_ = 0;
+};
+
+} // namespace sim
+} // namespace fanout
+
+#endif

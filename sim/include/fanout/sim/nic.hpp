@@ -1,0 +1,132 @@
+// A Fanout NIC in the cluster simulator: the SystemVerilog shell (rtl/fanout_nic_top.sv, P = 2,
+// Verilated, exact clock by clock in both clock domains) with the three HLS kernels (parser,
+// replicator, ACK aggregator: sim/kernel_core.hpp, one step() per kernel clock) attached to the
+// shell's kernel-side AXI-Stream ports through ready/valid adapters.
+//
+//   Link --frames--> MAC RX adapter --beats, mac_clk--> shell --parser_in--> kernels --> shell
+//   shell --mac_tx beats--> MAC TX adapter --frames--> Link
+//   host (HostPort) <--frames--> host_tx / host_rx adapters <--beats, clk--> shell
+//
+// Clocks: the MAC clock (322.27 MHz) and the kernel clock (300 MHz) run from t = 0 with unrelated
+// phases; each edge evaluates the Verilated model, and each kernel edge also steps the kernels.
+// Before t = 0 the NIC is reset and configured through its AXI-Lite registers (node id, MAC,
+// IPv4, UDP port, link-monitor interval: rtl/regs/fanout_regs.yaml), as the driver does; the
+// kernels take cfg_* and port_down from the shell every clock.
+//
+// MAC adapters: a frame arriving from a link is presented one beat per MAC clock (tuser[8] set
+// when its FCS is bad); a MAC cannot be back-pressured, so beats the shell refuses are dropped
+// with the rest of their frame and counted (mac_rx_overruns). On transmit, beats are collected to
+// tlast and the frame handed to the link; while the link is still serializing the previous frame
+// the adapter holds tready low (the MAC's pause). PHY link status (mac_link_up) follows the link's
+// up/down schedule. A port without a link reads link down.
+//
+// Host adapters: host_send() queues whole frames (kHostTxQueueFrames); a frame is presented to
+// host_tx only when the parser's FIFO has room for all of it (the host DMA engine's credit check),
+// so the host's own frames are never dropped inside the NIC. host_rx is always ready.
+//
+// C++17, SystemC, Verilator runtime. Namespace fanout::sim.
+#ifndef FANOUT_SIM_NIC_HPP
+#define FANOUT_SIM_NIC_HPP
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fanout/proto/wire.hpp"
+#include "fanout/sim/frame.hpp"
+#include "fanout/sim/host_port.hpp"
+#include "fanout/sim/link.hpp"
+#include "fanout/sim/switch.hpp" // Mac48
+
+namespace fanout {
+namespace sim {
+
+struct NicConfig {
+  proto::NodeId node = 0;
+  bool port_mode = false;           // replicator mode: false tree, true port (copies per port table)
+  uint32_t fanout = 4;              // tree fan-out F (2..64)
+  uint32_t heartbeat_clocks = 1000; // link monitor interval (kernel clocks); silent peer down after 3
+  double kernel_mhz = 300;
+  double mac_mhz = 322.265625;
+  uint16_t udp_port = proto::kDefaultUdpPort;
+  uint32_t silent_timeout_clocks = 0; // ACK aggregator; 0: the kernel's default
+  uint32_t nack_window_clocks = 0;    // ACK aggregator; 0: the kernel's default
+  std::string fst_path;               // non-empty: write the shell's waveforms (FST) here
+};
+
+// Throws std::invalid_argument naming the offending field.
+void validate(const NicConfig &c);
+
+// Kernel and shell counters of one NIC.
+struct NicStats {
+  uint64_t kernel_cycles = 0, mac_cycles = 0;
+  uint64_t parser_in_beats = 0; // beats the parser took (shell parser_in handshakes)
+  uint64_t egress_beats = 0;    // beats the kernels handed the shell (copies, host, feedback)
+  uint64_t mac_rx_frames = 0, mac_tx_frames = 0;
+  // MAC clocks in which a received beat was refused by the shell. A real MAC has no backpressure:
+  // each is a beat the hardware would have lost; the model holds it and counts.
+  uint64_t mac_rx_overruns = 0;
+  uint64_t host_tx_frames = 0, host_rx_frames = 0;
+  // Parser: frames per proto::ParseError code (index = code), FIFO overflow, MAC bad frames.
+  std::vector<uint32_t> parse_codes;
+  uint32_t parser_overflow = 0, parser_bad_frames = 0;
+  std::vector<uint32_t> replicator; // hw::ReplCounter order
+  std::vector<uint32_t> ack_agg;    // hw::AckAggCounter order
+  uint32_t agg_dropped = 0;         // shell: aggregator frames with an unknown tdest
+  uint32_t port_down = 0;           // link monitor's mask now
+};
+
+class Nic : public sc_core::sc_module, public HostPort {
+ public:
+  static constexpr uint32_t kPorts = 2;
+  static constexpr uint32_t kHostTxQueueFrames = 64;
+
+  Nic(sc_core::sc_module_name name, const NicConfig &config);
+  ~Nic() override;
+
+  const NicConfig &config() const { return cfg_; }
+
+  // MAC port p transmits on `link` from `side` and receives what arrives there. Before sc_start.
+  void connect(uint32_t p, Link &link, int side);
+  // Kernel tables (their tbl_* registers): node `id` is reached through `port` at these addresses.
+  void set_neighbour(proto::NodeId id, uint8_t port, const Mac48 &mac, uint32_t ipv4);
+  // Port mode: ids routed to `port` (proto::PortTable), and the Fanout node behind a port.
+  void set_port_route(proto::NodeId id, uint8_t port);
+  void set_port_peer(uint8_t port, proto::NodeId peer);
+
+  // HostPort
+  proto::NodeId node_id() const override { return cfg_.node; }
+  bool host_send(Frame f) override;
+  const sc_core::sc_event &host_tx_ready() const override { return host_tx_ready_; }
+  void set_host_sink(FrameSink *sink) override { host_sink_ = sink; }
+  sc_core::sc_time kernel_period() const override { return kernel_period_; }
+
+  NicStats stats() const;
+  // Link monitor transitions seen on the shell's port_down output: (time, port, down).
+  struct PortEvent {
+    sc_core::sc_time at;
+    uint32_t port;
+    bool down;
+  };
+  const std::vector<PortEvent> &port_events() const { return port_events_; }
+
+ private:
+  struct Impl;
+  void start_of_simulation() override;
+  void end_of_simulation() override;
+  void tick(); // one edge of either clock (SC_METHOD, re-triggered for the next edge)
+
+  NicConfig cfg_;
+  sc_core::sc_time kernel_period_, mac_period_;
+  std::unique_ptr<Impl> impl_;
+  FrameSink *host_sink_ = nullptr;
+  sc_core::sc_event host_tx_ready_;
+  std::vector<PortEvent> port_events_;
+};
+
+} // namespace sim
+} // namespace fanout
+
+#endif
