@@ -358,13 +358,3 @@ module fanout_nic_top #(
 endmodule
 
 `default_nettype wire
-
-// scripts/rtl-resources.sh (ctest rtl_yosys_*) hands yosys one file per module: a top with
-// submodules brings them along for yosys only (YOSYS is yosys' own define; Verilator and other
-// flows list every file themselves).
-`ifdef YOSYS
-`include "axis_async_fifo.sv"
-`include "axis_rr_arbiter.sv"
-`include "link_monitor.sv"
-`include "generated/fanout_regs.sv"
-`endif

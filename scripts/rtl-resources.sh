@@ -10,14 +10,22 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 pkg="$root/rtl/generated/fanout_proto_pkg.sv"
 modules=(axis_fifo axis_async_fifo axis_rr_arbiter link_monitor fanout_regs fanout_nic_top)
-src_of() {
-  if [[ -f "$root/rtl/$1.sv" ]]; then echo "$root/rtl/$1.sv"; else echo "$root/rtl/generated/$1.sv"; fi
+src_of() { # module -> its file, after the files of the modules it instantiates
+  case "$1" in
+  fanout_nic_top)
+    echo "$root/rtl/axis_async_fifo.sv $root/rtl/axis_rr_arbiter.sv $root/rtl/link_monitor.sv" \
+      "$root/rtl/generated/fanout_regs.sv $root/rtl/fanout_nic_top.sv"
+    ;;
+  *) if [[ -f "$root/rtl/$1.sv" ]]; then echo "$root/rtl/$1.sv"; else echo "$root/rtl/generated/$1.sv"; fi ;;
+  esac
 }
 synth() { # module -> stat text on stdout
   local log stat
   log=$(mktemp)
   stat=$(mktemp)
-  if ! yosys -p "read_verilog -sv $pkg $(src_of "$1"); synth_xilinx -family xcup -top $1; tee -q -o $stat stat" >"$log" 2>&1; then
+  # With submodules, `stat -top` ends with a "design hierarchy" section: the whole design, each
+  # submodule counted once per instance (count() reads only the last section).
+  if ! yosys -p "read_verilog -sv $pkg $(src_of "$1"); synth_xilinx -family xcup -top $1; tee -q -o $stat stat -top $1" >"$log" 2>&1; then
     echo "rtl-resources: yosys could not synthesize $1:" >&2
     grep -iE "error" "$log" >&2 || tail -5 "$log" >&2
     rm -f "$log" "$stat"
@@ -26,8 +34,8 @@ synth() { # module -> stat text on stdout
   cat "$stat"
   rm -f "$log" "$stat"
 }
-count() { # stat text, cell regex -> sum
-  awk -v re="$2" '$1 ~ re && $2 ~ /^[0-9]+$/ { s += $2 } END { print s + 0 }' <<<"$1"
+count() { # stat text, cell regex -> sum over the last section (the whole design)
+  awk -v re="$2" '/^=== / { s = 0 } $1 ~ re && $2 ~ /^[0-9]+$/ { s += $2 } END { print s + 0 }' <<<"$1"
 }
 if [[ $# -eq 1 ]]; then
   stat=$(synth "$1")
