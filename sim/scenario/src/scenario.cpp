@@ -135,8 +135,12 @@ const std::vector<Field> &fields() {
        }},
       {"nic.fanout", "fanout", "tree fan-out F (2..64)",
        [](Scenario &s, const std::string &v) { s.fanout = (uint32_t)parse_uint(v, 2, 64); }},
-      {"nic.ports", "ports", "MAC ports per NIC (2..8)",
-       [](Scenario &s, const std::string &v) { s.nic_ports = (uint32_t)parse_uint(v, 2, 8); }},
+      {"nic.ports", "ports", "MAC ports per NIC (2: the simulated shell is built with P = 2)",
+       [](Scenario &s, const std::string &v) {
+         uint32_t p = (uint32_t)parse_uint(v, 2, 8); // what the RTL shell accepts
+         if (p != 2) throw Bad("must be 2: fanout-sim's NIC shell is Verilated with P = 2 (got " + v + ")");
+         s.nic_ports = p;
+       }},
       {"nic.heartbeat_clocks", "heartbeat-clocks", "link monitor interval, kernel clocks (0: off)",
        [](Scenario &s, const std::string &v) { s.heartbeat_clocks = (uint32_t)parse_uint(v, 0, 1u << 30); }},
       {"nic.kernel_mhz", "kernel-mhz", "kernel clock, MHz",

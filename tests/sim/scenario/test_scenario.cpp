@@ -40,7 +40,7 @@ seed: 42
 duration_us: 2000
 topology: {kind: leaf_spine, nodes: 32, leaves: 4, spines: 2, switch_buffer_kib: 512}
 link: {gbps: 400, delay_ns: 250, loss: 0.001, corrupt: 0.0001}
-nic: {mode: port, fanout: 8, ports: 4, heartbeat_clocks: 500, kernel_mhz: 250, mac_mhz: 322}
+nic: {mode: port, fanout: 8, ports: 2, heartbeat_clocks: 500, kernel_mhz: 250, mac_mhz: 322}
 workload:
   kind: sparse
   senders: [0, 5, 31]
@@ -65,7 +65,7 @@ output: {json: true, fst: [0, 1], pcap: [node0, leaf0-spine1], dir: out}
   EXPECT_EQ(s.link.delay_ns, 250u);
   EXPECT_EQ(s.mode, sim::Mode::kPort);
   EXPECT_EQ(s.fanout, 8u);
-  EXPECT_EQ(s.nic_ports, 4u);
+  EXPECT_EQ(s.nic_ports, 2u);
   EXPECT_EQ(s.heartbeat_clocks, 500u);
   EXPECT_EQ(s.workload, sim::Workload::kSparse);
   EXPECT_EQ(s.senders, (std::vector<uint32_t>{0, 5, 31}));
@@ -102,6 +102,7 @@ TEST(Scenario, MistakesNameTheLocationTheFieldAndTheProblem) {
       {"topology:\n  nodez: 8\n", "t.yaml:2:3: topology.nodez: unknown field (known here: kind, nodes, leaves, spines, "
                                   "switch_buffer_kib)"},
       {"nic: {mode: ring}\n", "t.yaml:1:13: nic.mode: must be one of tree, port (got 'ring')"},
+      {"nic: {ports: 4}\n", "t.yaml:1:14: nic.ports: must be 2: fanout-sim's NIC shell is Verilated with P = 2 (got 4)"},
       {"link: {loss: 1.5}\n", "t.yaml:1:14: link.loss: must be between 0 and 1 (got 1.5)"},
       {"seed: -3\n", "t.yaml:1:7: seed: must be a whole number (got '-3')"},
       {"workload: {kind: sparse, k: 16}\n",
