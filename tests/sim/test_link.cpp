@@ -162,6 +162,7 @@ TEST(SimLink, CorruptionFlipsExactlyOneBit) {
     ASSERT_EQ(a.frame.bytes.size(), orig.size());
     int d = bit_difference(a.frame.bytes, orig);
     ASSERT_LE(d, 1) << "frame " << a.frame.id;
+    EXPECT_EQ(a.frame.fcs_bad, d == 1) << "frame " << a.frame.id; // the receiving MAC's FCS check
     differing += (uint64_t)d;
   }
   EXPECT_EQ(differing, link.stats(0).corrupted);

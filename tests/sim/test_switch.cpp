@@ -90,6 +90,24 @@ TEST(SimSwitch, ForwardsByMacAndDropsUnknownAndBroadcast) {
   for (uint32_t p = 0; p < 4; p++) EXPECT_EQ(star.sw.stats(p).heartbeats_out, 0u) << "heartbeats are off";
 }
 
+// A frame whose FCS fails (a link flipped a bit) is dropped at ingress, never forwarded.
+TEST(SimSwitch, DropsFramesWithBadFcs) {
+  FANOUT_SIM_OWN_WORLD();
+  SwitchConfig cfg;
+  Star star(cfg);
+  test::spawn_thread("h0", [&] {
+    Link &l = *star.links[0];
+    Frame bad = make_frame(data_frame(1, 3, 0, 1000));
+    bad.fcs_bad = true;
+    l.send(0, std::move(bad));
+    star.send(0, data_frame(1, 3, 1, 1000));
+  });
+  sc_core::sc_start(20, SC_US);
+  ASSERT_EQ(star.hosts[2]->got.size(), 1u);
+  EXPECT_EQ(star.sw.stats(0).drops_fcs, 1u);
+  EXPECT_EQ(star.sw.stats(0).frames_in, 2u);
+}
+
 TEST(SimSwitch, TwoToOneOverloadDropsTail) {
   FANOUT_SIM_OWN_WORLD();
   SwitchConfig cfg;
