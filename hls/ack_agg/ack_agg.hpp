@@ -38,7 +38,8 @@
 //    is not built and unroutable() counts it (the same rule as the replicator's, neighbour.hpp).
 //    It is the only place an output is discarded, and it is a configuration error.
 //  * tuser is 0 on every beat (the frame is built here: no ingress port, not bad).
-// Frames wait in a bounded output queue (kAggQueueDepth entries, fixed arrays) and leave one beat
+// Frames wait in a bounded output queue (kQueueDepth entries: kAggQueueDepth, or the next power of
+// two above kMaxOutputsPerEntry + 1 for more children; fixed arrays) and leave one beat
 // per clock, in the order their outputs were produced. A feedback beat is read only when the
 // queue has room for the one output its frame could produce (and a body slot is free), and the
 // walk runs only with room for kMaxOutputsPerEntry: when `out` is back-pressured, the queue fills
@@ -103,9 +104,14 @@ static_assert(proto::kMaxSetBytes % proto::kBeatBytes == 0, "set body is whole b
 // Output queue: room for one full table-walk step (kMaxOutputsPerEntry = Children + 1 = 18 for
 // the default shape) plus what the input adds while a frame drains, rounded up to a power of
 // two so pointers wrap by masking.
-static const uint32_t kAggQueueDepth = 32;
-static const uint32_t kAggQueueMask = kAggQueueDepth - 1;
-static_assert((kAggQueueDepth & kAggQueueMask) == 0, "queue size must be a power of two");
+static const uint32_t kAggQueueDepth = 32; // at least; larger for more children (AckAgg::kQueueDepth)
+static_assert((kAggQueueDepth & (kAggQueueDepth - 1)) == 0, "queue size must be a power of two");
+// Smallest power of two >= n, and >= kAggQueueDepth (compile time only).
+constexpr uint32_t agg_queue_depth(uint32_t n) {
+  uint32_t d = kAggQueueDepth;
+  while (d < n) d *= 2;
+  return d;
+}
 // Set-body ring: one slot receives the frame in progress; a slot holding an undecodable frame
 // stays committed until its pass-through copy starts. Two slots: one waiting, one receiving.
 static const uint32_t kAggBodySlots = 2;
@@ -165,7 +171,9 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
  public:
   typedef proto::AckAggregator<Sets, Ways, Children, RangesPerChild> Aggregator;
   static const uint32_t kMaxOutputsPerEntry = Aggregator::kMaxOutputsPerEntry;
-  static_assert(kAggQueueDepth >= kMaxOutputsPerEntry + 1, "queue must hold one walk step and one feedback output");
+  // One walk step (every child silent + the ACK) and one feedback output must fit together.
+  static const uint32_t kQueueDepth = agg_queue_depth(kMaxOutputsPerEntry + 1);
+  static const uint32_t kQueueMask = kQueueDepth - 1;
 
   explicit AckAgg(const AckAggConfig &cfg = default_ack_agg_config()) : cfg_(cfg), agg_(agg_config(cfg)) { reset_io(); }
 
@@ -194,6 +202,8 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
   uint32_t now() const { return now_; }
   uint32_t walk_steps() const { return walk_steps_; }
   uint32_t queue_level() const { return q_wr_ - q_rd_; }
+  // A frame is leaving on `out` (its queue entry is already freed).
+  bool sending() const { return out_active_; }
 
   void read_counters(uint32_t c[kAggCntCount]) const {
     const proto::AggregatorStats &s = agg_.stats();
@@ -311,10 +321,10 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
     build_errors_ = 0;
   }
 
-  uint32_t queue_free() const { return kAggQueueDepth - (q_wr_ - q_rd_); }
+  uint32_t queue_free() const { return kQueueDepth - (q_wr_ - q_rd_); }
 
   void enqueue(const proto::AggOutput &o, bool raw) {
-    OutEntry &e = q_[q_wr_ & kAggQueueMask];
+    OutEntry &e = q_[q_wr_ & kQueueMask];
     e.out = o;
     e.raw = raw;
     e.raw_hdr = fb_meta_.hdr;
@@ -358,7 +368,7 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
 
   // Dequeue the next output and build its frame into out_buf_.
   void start_output() {
-    const OutEntry &e = q_[q_rd_ & kAggQueueMask];
+    const OutEntry &e = q_[q_rd_ & kQueueMask];
     q_rd_++;
     const proto::Feedback &fb = e.out.fb;
     proto::NetHeaders net;
@@ -430,7 +440,7 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
   NeighbourTable table_;
 
   // Output queue (ring of outputs in production order) and the frame being sent.
-  OutEntry q_[kAggQueueDepth];
+  OutEntry q_[kQueueDepth];
   uint32_t q_wr_;
   uint32_t q_rd_;
   uint8_t out_buf_[kAggFrameBytes];

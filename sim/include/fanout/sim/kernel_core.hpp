@@ -71,7 +71,7 @@ template <uint32_t P, uint32_t AggChildren = 17> class KernelCore {
   // Nothing stored or moving inside the kernels (edge streams not included).
   bool idle() const {
     return repl_->idle() && parser_->fifo_level() == 0 && p2r_frame_.empty() && fb_.empty() && arm_.empty() &&
-           agg_->queue_level() == 0;
+           agg_->queue_level() == 0 && !agg_->sending();
   }
 
   // Edge streams, owned by the caller's adapters.
