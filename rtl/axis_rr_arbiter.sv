@@ -53,13 +53,17 @@ module axis_rr_arbiter #(
   // At a frame boundary: the first valid input at or after next_prio (wrapping).
   logic [SW-1:0] pick;
   logic          pick_valid;
+  logic [SW:0]   idx;  // next_prio + k, wrapped without a modulo (a divider for N not a power of 2)
   always_comb begin
     pick = next_prio;
     pick_valid = 1'b0;
+    idx = '0;
     for (int k = N - 1; k >= 0; k--) begin
       // Scanning downwards so the lowest offset wins.
-      if (s_axis_tvalid[(32'(next_prio) + k) % N]) begin
-        pick = SW'((32'(next_prio) + k) % N);
+      idx = {1'b0, next_prio} + (SW + 1)'(k);
+      if (idx >= (SW + 1)'(N)) idx = idx - (SW + 1)'(N);
+      if (s_axis_tvalid[idx[SW-1:0]]) begin
+        pick = idx[SW-1:0];
         pick_valid = 1'b1;
       end
     end
@@ -85,11 +89,35 @@ module axis_rr_arbiter #(
     end
   end
 
-  assign m_axis_tdata = s_axis_tdata[32'(cur)*DATA_W+:DATA_W];
-  assign m_axis_tkeep = s_axis_tkeep[32'(cur)*KEEP_W+:KEEP_W];
-  assign m_axis_tlast = s_axis_tlast[cur];
-  assign m_axis_tuser = s_axis_tuser[32'(cur)*USER_W+:USER_W];
-  assign m_axis_tdest = s_axis_tdest[32'(cur)*DEST_W+:DEST_W];
+  // Output mux as AND-OR over a one-hot select: constant part-selects only, so it maps to N-input
+  // LUT trees for any N (an indexed part-select [cur*W +: W] becomes a barrel shifter in yosys,
+  // ~9,700 LUTs for N = 3).
+  logic [DATA_W-1:0] mux_tdata;
+  logic [KEEP_W-1:0] mux_tkeep;
+  logic [USER_W-1:0] mux_tuser;
+  logic [DEST_W-1:0] mux_tdest;
+  logic              mux_tlast;
+  always_comb begin
+    mux_tdata = '0;
+    mux_tkeep = '0;
+    mux_tuser = '0;
+    mux_tdest = '0;
+    mux_tlast = 1'b0;
+    for (int i = 0; i < N; i++) begin
+      if (cur == SW'(i)) begin
+        mux_tdata = mux_tdata | s_axis_tdata[i*DATA_W+:DATA_W];
+        mux_tkeep = mux_tkeep | s_axis_tkeep[i*KEEP_W+:KEEP_W];
+        mux_tuser = mux_tuser | s_axis_tuser[i*USER_W+:USER_W];
+        mux_tdest = mux_tdest | s_axis_tdest[i*DEST_W+:DEST_W];
+        mux_tlast = mux_tlast | s_axis_tlast[i];
+      end
+    end
+  end
+  assign m_axis_tdata = mux_tdata;
+  assign m_axis_tkeep = mux_tkeep;
+  assign m_axis_tlast = mux_tlast;
+  assign m_axis_tuser = mux_tuser;
+  assign m_axis_tdest = mux_tdest;
   assign m_axis_tvalid = cur_valid;
   for (genvar i = 0; i < N; i++) begin : g_ready
     assign s_axis_tready[i] = m_axis_tready && (cur == SW'(i)) && cur_valid;

@@ -145,10 +145,6 @@ module fanout_nic_top #(
 );
   localparam int DW = 512, KW = 64, UW = 16, TW = 8;
   localparam int NR = P + 1;  // parser_in arbiter inputs: MAC ports 0..P-1, then the host
-  // Arbiters get a power-of-two input count, the extra inputs idle (never valid, so the rotation
-  // is unchanged): yosys maps axis_rr_arbiter's indexed mux for N = 3 to ~9,700 LUTs, N = 4 to
-  // ~630 (synth_xilinx -family xcup).
-  localparam int NRA = 1 << $clog2(NR);
 
   initial begin
     if (P < 1 || P > 8) $fatal(1, "fanout_nic_top: P must be 1..8");
@@ -198,11 +194,11 @@ module fanout_nic_top #(
   );
 
   // ---------------------------------------------------------------- receive: MACs + host -> parser
-  wire [NRA*DW-1:0] rxa_tdata;
-  wire [NRA*KW-1:0] rxa_tkeep;
-  wire [NRA-1:0]    rxa_tlast, rxa_tvalid, rxa_tready;
-  wire [NRA*UW-1:0] rxa_tuser;
-  wire [NRA*TW-1:0] rxa_tdest;
+  wire [NR*DW-1:0] rxa_tdata;
+  wire [NR*KW-1:0] rxa_tkeep;
+  wire [NR-1:0]    rxa_tlast, rxa_tvalid, rxa_tready;
+  wire [NR*UW-1:0] rxa_tuser;
+  wire [NR*TW-1:0] rxa_tdest;
 
   for (genvar p = 0; p < P; p++) begin : g_rx
     // Tagged before the crossing (it is wiring on either side): ingress port p, the MAC's bad-frame
@@ -231,18 +227,9 @@ module fanout_nic_top #(
   assign rxa_tvalid[P] = host_tx_tvalid;
   assign host_tx_tready = rxa_tready[P];
 
-  for (genvar i = NR; i < NRA; i++) begin : g_rx_pad
-    assign rxa_tdata[i*DW+:DW] = '0;
-    assign rxa_tkeep[i*KW+:KW] = '0;
-    assign rxa_tlast[i] = 1'b0;
-    assign rxa_tuser[i*UW+:UW] = '0;
-    assign rxa_tdest[i*TW+:TW] = '0;
-    assign rxa_tvalid[i] = 1'b0;
-  end
-
-  wire [$clog2(NRA)-1:0] unused_rx_grant;
+  wire [$clog2(NR)-1:0] unused_rx_grant;
   wire unused_rx_grant_valid;
-  axis_rr_arbiter #(.N(NRA)) u_rx_arb (
+  axis_rr_arbiter #(.N(NR)) u_rx_arb (
       .clk, .rst,
       .s_axis_tdata(rxa_tdata), .s_axis_tkeep(rxa_tkeep), .s_axis_tlast(rxa_tlast),
       .s_axis_tuser(rxa_tuser), .s_axis_tdest(rxa_tdest), .s_axis_tvalid(rxa_tvalid), .s_axis_tready(rxa_tready),
@@ -286,26 +273,25 @@ module fanout_nic_top #(
   assign agg_dropped = agg_dropped_q;
 
   // ---------------------------------------------------------------- transmit: per MAC port
-  // Arbiter inputs: 0 replicator copies, 1 aggregator ACK/NACK, 2 PROBE heartbeat, 3 idle.
+  // Arbiter inputs: 0 replicator copies, 1 aggregator ACK/NACK, 2 PROBE heartbeat.
   for (genvar p = 0; p < P; p++) begin : g_tx
     wire [DW-1:0] tx_tdata;
     wire [KW-1:0] tx_tkeep;
     wire          tx_tlast, tx_tvalid, tx_tready;
     wire [UW-1:0] tx_tuser;
     wire [TW-1:0] tx_tdest;
-    wire [3:0]    in_tready;
+    wire [2:0]    in_tready;
     wire [1:0]    unused_grant;
     wire          unused_grant_valid;
-    wire          unused_pad_tready = in_tready[3];
-    axis_rr_arbiter #(.N(4)) u_arb (  // input 3 idle (NRA above)
+    axis_rr_arbiter #(.N(3)) u_arb (
         .clk, .rst,
-        .s_axis_tdata({DW'(0), probe_tdata[p*DW+:DW], agg_out_tdata, repl_port_tdata[p*DW+:DW]}),
-        .s_axis_tkeep({KW'(0), probe_tkeep[p*KW+:KW], agg_out_tkeep, repl_port_tkeep[p*KW+:KW]}),
-        .s_axis_tlast({1'b0, probe_tlast[p], agg_out_tlast, repl_port_tlast[p]}),
+        .s_axis_tdata({probe_tdata[p*DW+:DW], agg_out_tdata, repl_port_tdata[p*DW+:DW]}),
+        .s_axis_tkeep({probe_tkeep[p*KW+:KW], agg_out_tkeep, repl_port_tkeep[p*KW+:KW]}),
+        .s_axis_tlast({probe_tlast[p], agg_out_tlast, repl_port_tlast[p]}),
         // The PROBE is built here: this node is its ingress, port p its egress.
-        .s_axis_tuser({UW'(0), UW'(fanout_proto_pkg::PORT_LOCAL), agg_out_tuser, repl_port_tuser[p*UW+:UW]}),
-        .s_axis_tdest({TW'(0), TW'(p), agg_out_tdest, repl_port_tdest[p*TW+:TW]}),
-        .s_axis_tvalid({1'b0, probe_tvalid[p], agg_port_tvalid[p], repl_port_tvalid[p]}),
+        .s_axis_tuser({UW'(fanout_proto_pkg::PORT_LOCAL), agg_out_tuser, repl_port_tuser[p*UW+:UW]}),
+        .s_axis_tdest({TW'(p), agg_out_tdest, repl_port_tdest[p*TW+:TW]}),
+        .s_axis_tvalid({probe_tvalid[p], agg_port_tvalid[p], repl_port_tvalid[p]}),
         .s_axis_tready(in_tready),
         .m_axis_tdata(tx_tdata), .m_axis_tkeep(tx_tkeep), .m_axis_tlast(tx_tlast),
         .m_axis_tuser(tx_tuser), .m_axis_tdest(tx_tdest), .m_axis_tvalid(tx_tvalid),
@@ -330,18 +316,17 @@ module fanout_nic_top #(
   end
 
   // ---------------------------------------------------------------- host receive
-  wire [3:0] host_in_tready;
+  wire [2:0] host_in_tready;
   wire [1:0] unused_host_grant;
   wire       unused_host_grant_valid;
-  wire       unused_host_pad_tready = host_in_tready[3];
-  axis_rr_arbiter #(.N(4)) u_host_arb (  // input 3 idle (NRA above)
+  axis_rr_arbiter #(.N(3)) u_host_arb (
       .clk, .rst,
-      .s_axis_tdata({DW'(0), agg_out_tdata, repl_host_tdata, parser_host_tdata}),
-      .s_axis_tkeep({KW'(0), agg_out_tkeep, repl_host_tkeep, parser_host_tkeep}),
-      .s_axis_tlast({1'b0, agg_out_tlast, repl_host_tlast, parser_host_tlast}),
-      .s_axis_tuser({UW'(0), agg_out_tuser, repl_host_tuser, parser_host_tuser}),
-      .s_axis_tdest({TW'(0), agg_out_tdest, repl_host_tdest, parser_host_tdest}),
-      .s_axis_tvalid({1'b0, agg_host_tvalid, repl_host_tvalid, parser_host_tvalid}),
+      .s_axis_tdata({agg_out_tdata, repl_host_tdata, parser_host_tdata}),
+      .s_axis_tkeep({agg_out_tkeep, repl_host_tkeep, parser_host_tkeep}),
+      .s_axis_tlast({agg_out_tlast, repl_host_tlast, parser_host_tlast}),
+      .s_axis_tuser({agg_out_tuser, repl_host_tuser, parser_host_tuser}),
+      .s_axis_tdest({agg_out_tdest, repl_host_tdest, parser_host_tdest}),
+      .s_axis_tvalid({agg_host_tvalid, repl_host_tvalid, parser_host_tvalid}),
       .s_axis_tready(host_in_tready),
       .m_axis_tdata(host_rx_tdata), .m_axis_tkeep(host_rx_tkeep), .m_axis_tlast(host_rx_tlast),
       .m_axis_tuser(host_rx_tuser), .m_axis_tdest(host_rx_tdest), .m_axis_tvalid(host_rx_tvalid),
@@ -354,7 +339,6 @@ module fanout_nic_top #(
 
   // The ingress port and reserved bits are rewritten above; only the bad-frame bit is read.
   wire unused_rx_tuser = ^{mac_rx_tuser, host_tx_tuser[15:9], host_tx_tuser[7:0]};
-  wire unused_rx_pad_tready = ^rxa_tready;  // the idle inputs' (if any)
 endmodule
 
 `default_nettype wire
