@@ -30,8 +30,12 @@
 
 module fanout_nic_top #(
     parameter int P             = 2,   // MAC ports (1..8: the register map's per-port arrays)
-    parameter int RX_FIFO_DEPTH = 32,  // per MAC port, MAC -> kernel clock (power of two >= 16
-    parameter int TX_FIFO_DEPTH = 32   // keeps one beat per clock of the slower side)
+    // Per MAC port, MAC -> kernel clock. A MAC cannot be paused, and the parser_in arbiter may be
+    // serving the other P inputs (a MAC or the host) for a whole frame each (141 beats at most),
+    // so the FIFO holds that wait plus a frame of its own: 512 for P = 2 (BRAM).
+    parameter int RX_FIFO_DEPTH = 512,
+    parameter int TX_FIFO_DEPTH = 32   // kernel -> MAC clock; power of two >= 16 keeps one beat
+                                       // per clock of the slower side
 ) (
     input  wire               mac_clk,
     input  wire               mac_rst,

@@ -42,6 +42,9 @@ void validate(const FanoutSwitchConfig &c) {
   }
   if (c.udp_port == 0) throw std::invalid_argument("FanoutSwitchConfig.udp_port: must be > 0");
   if (c.rx_queue_frames == 0) throw std::invalid_argument("FanoutSwitchConfig.rx_queue_frames: must be > 0");
+  if (c.rx_queue_bytes < proto::kMaxFrameBytes)
+    throw std::invalid_argument("FanoutSwitchConfig.rx_queue_bytes: must hold a maximum frame (" +
+                                std::to_string(proto::kMaxFrameBytes) + " bytes)");
   if (c.tx_queue_frames == 0) throw std::invalid_argument("FanoutSwitchConfig.tx_queue_frames: must be > 0");
   if (c.mac && ((*c.mac)[0] & 1)) {
     throw std::invalid_argument("FanoutSwitchConfig.mac: must be a unicast address (group bit clear)");
@@ -68,6 +71,7 @@ struct FanoutSwitch::Impl {
     Link *link = nullptr;
     int side = 0;
     std::deque<Frame> rx;
+    uint64_t rx_bytes = 0; // bytes of the frames in rx
     std::deque<TxFrame> tx;
     Assembly copy, fb;
     sc_time idle_since{}; // egress idle from this time on (if nothing is queued or assembling)
@@ -154,13 +158,15 @@ void FanoutSwitch::connect(uint32_t p, Link &link, int side) {
   egress.spawn_method();
   egress.dont_initialize();
   egress.set_sensitivity(&link.ready_event(side));
-  std::string n = "egress_" + std::to_string(p);
+  // connect() runs in the caller's scope, where the spawned processes are created: prefix this
+  // module's name so two switches connected from one scope do not collide.
+  std::string n = std::string(basename()) + "_egress_" + std::to_string(p);
   sc_core::sc_spawn([this, p] { pump(p); }, n.c_str(), &egress);
   sc_core::sc_spawn_options hb;
   hb.spawn_method();
   hb.dont_initialize();
   hb.set_sensitivity(&pt.heartbeat);
-  n = "heartbeat_" + std::to_string(p);
+  n = std::string(basename()) + "_heartbeat_" + std::to_string(p);
   sc_core::sc_spawn([this, p] { on_heartbeat(p); }, n.c_str(), &hb);
 }
 
@@ -246,11 +252,12 @@ void FanoutSwitch::on_receive(uint32_t p, Frame f) {
     s.drops_runt++;
     return;
   }
-  if (pt.rx.size() >= cfg_.rx_queue_frames) {
+  if (pt.rx.size() >= cfg_.rx_queue_frames || pt.rx_bytes + f.bytes.size() > cfg_.rx_queue_bytes) {
     s.drops_rx_queue++;
     return;
   }
   if (f.fcs_bad) s.drops_fcs++; // still fed to the parser, which drops it (tuser[8])
+  pt.rx_bytes += f.bytes.size();
   pt.rx.push_back(std::move(f));
   if (pt.rx.size() > s.rx_queue_peak) s.rx_queue_peak = pt.rx.size();
 }
@@ -277,6 +284,7 @@ void FanoutSwitch::ingress() {
       uint32_t beats = proto::beats_for((uint32_t)std::min<size_t>(rx.front().bytes.size(), UINT32_MAX));
       uint32_t need = std::min(beats, hw::kMaxFrameBeats);
       if (c.parser().fifo_level() + c.in.size() + need > hw::kParserFifoBeats) break;
+      m.ports[p]->rx_bytes -= rx.front().bytes.size();
       m.in_frame = std::move(rx.front());
       rx.pop_front();
       m.in_active = true;

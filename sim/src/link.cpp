@@ -101,6 +101,16 @@ double Link::utilization(int side) const {
   return busy / elapsed;
 }
 
+void Link::set_loss(double p) {
+  if (!(p >= 0 && p <= 1)) bad("loss", "must be a probability in [0, 1] (got " + num(p) + ")");
+  cfg_.loss = p;
+}
+
+void Link::set_corrupt(double p) {
+  if (!(p >= 0 && p <= 1)) bad("corrupt", "must be a probability in [0, 1] (got " + num(p) + ")");
+  cfg_.corrupt = p;
+}
+
 double Link::uniform(std::mt19937_64 &rng) {
   return (double)(rng() >> 11) * (1.0 / 9007199254740992.0); // [0, 1), 53 bits
 }

@@ -165,7 +165,7 @@ struct Nic::Impl {
     int side = 0;
     std::deque<std::vector<Beat>> rx; // frames arrived, not yet fully presented
     size_t rx_next = 0;               // next beat of rx.front()
-    bool rx_fire = false;
+    bool rx_fire = false, rx_drop = false;
     bool tx_ready = false, tx_fire = false;
     Beat tx_beat;
     std::vector<uint8_t> tx_bytes; // frame being assembled from mac_tx
@@ -261,7 +261,17 @@ struct Nic::Impl {
     for (uint32_t p = 0; p < Nic::kPorts; p++) {
       MacPort &mp = mac[p];
       mp.rx_fire = get_field(t.mac_rx_tvalid, p, 1) && get_field(t.mac_rx_tready, p, 1);
-      if (!mp.rx.empty() && !mp.rx_fire) stats.mac_rx_overruns++;
+      // A MAC cannot wait: a frame whose first beat finds the RX FIFO full is dropped whole. A
+      // refusal inside a frame (the FIFO sized so it does not happen) is held and counted.
+      mp.rx_drop = false;
+      if (!mp.rx.empty() && !mp.rx_fire) {
+        if (mp.rx_next == 0) {
+          mp.rx_drop = true;
+          stats.mac_rx_dropped++;
+        } else {
+          stats.mac_rx_stall_clocks++;
+        }
+      }
       mp.tx_fire = mp.tx_ready && get_field(t.mac_tx_tvalid, p, 1);
       if (mp.tx_fire) {
         get_wide(t.mac_tx_tdata, p, mp.tx_beat.w);
@@ -274,7 +284,7 @@ struct Nic::Impl {
   void after_mac() {
     for (uint32_t p = 0; p < Nic::kPorts; p++) {
       MacPort &mp = mac[p];
-      if (mp.rx_fire && ++mp.rx_next == mp.rx.front().size()) {
+      if (mp.rx_drop || (mp.rx_fire && ++mp.rx_next == mp.rx.front().size())) {
         mp.rx.pop_front();
         mp.rx_next = 0;
       }
@@ -348,10 +358,18 @@ struct Nic::Impl {
         set_field(t.repl_port_tvalid, p, 1, v);
       });
     }
-    // Host TX: a frame starts only when the parser's FIFO can take all of it (DMA credit).
+    // Host TX: the DMA engine starts a frame only when the parser's FIFO can take all of it,
+    // the replicator has drained (received frames never wait behind more than one host frame's
+    // copies), and the port's rate limiter allows it (the host's copies at most at line rate).
     if (!host_tx_holding && !host_tx.empty()) {
-      if (host_tx_next > 0 || host_tx_credit(host_tx.front().size())) {
-        host_tx_beat = host_tx.front()[host_tx_next];
+      const HostFrame &hf = host_tx.front();
+      if (host_tx_next == 0 && host_tx_credit(hf.beats.size()) && now_ps >= host_pace_ps &&
+          core->replicator().ring_level() <= kHostAdmitRingBeats) {
+        host_pace_ps = std::max(host_pace_ps, now_ps) + hf.uplink_ps;
+        host_tx_beat = hf.beats[0];
+        host_tx_holding = true;
+      } else if (host_tx_next > 0) {
+        host_tx_beat = hf.beats[host_tx_next];
         host_tx_holding = true;
       }
     }
@@ -366,6 +384,36 @@ struct Nic::Impl {
     // Shell outputs -> kernel input and host.
     t.parser_in_tready = !core->in.full();
     t.host_rx_tready = 1;
+  }
+
+  // Line time of the copies the replicator will make of a host frame: one per tree chunk (tree
+  // mode) or per port used (port mode), each the frame's size, at the fastest connected port's
+  // rate (+ 24 B preamble, FCS, gap).
+  uint64_t uplink_ps(const Frame &f) {
+    proto::ParseConfig pc = proto::default_parse_config();
+    pc.verify_udp_checksum = false;
+    pc.udp_port = (uint16_t)nic->cfg_.udp_port;
+    proto::ParsedPacket pp;
+    uint32_t copies = 1;
+    if (proto::parse_frame(f.bytes.data(), (uint32_t)f.bytes.size(), pc, pp, &pace_set) == proto::kOk &&
+        pp.hdr.type == proto::kTypeData) {
+      if (nic->cfg_.port_mode) {
+        proto::PortSplitResult r = proto::port_split(pace_set, core->replicator().port_table(), Nic::kPorts,
+                                                     proto::kPortNone, pace_ports.get());
+        copies = 0;
+        for (uint32_t p = 0; p < Nic::kPorts; p++) copies += pace_ports[p].empty() ? 0 : 1;
+        (void)r;
+      } else {
+        proto::Chunk chunks[proto::kMaxTreeFanout];
+        if (pace_set.without(nic->cfg_.node, pace_rest))
+          copies = proto::tree_split(pace_rest, nic->cfg_.fanout, chunks);
+      }
+    }
+    double gbps = 0;
+    for (const MacPort &mp : mac)
+      if (mp.link) gbps = std::max(gbps, mp.link->config().gbps);
+    if (gbps <= 0) gbps = 100;
+    return (uint64_t)std::llround(copies * (f.bytes.size() + 24) * 8 * 1000.0 / gbps);
   }
 
   bool host_tx_credit(size_t beats) const {
@@ -410,7 +458,7 @@ struct Nic::Impl {
     if (host_tx_fire) {
       host_tx_holding = false;
       host_beats_sent++;
-      if (++host_tx_next == host_tx.front().size()) {
+      if (++host_tx_next == host_tx.front().beats.size()) {
         host_tx.pop_front();
         host_tx_next = 0;
         stats.host_tx_frames++;
@@ -522,7 +570,16 @@ struct Nic::Impl {
   StreamSource src_parser_host, src_repl_host, src_agg, src_repl_port[Nic::kPorts];
   MacPort mac[Nic::kPorts];
   std::unique_ptr<MacRxSink> rx_sinks[Nic::kPorts];
-  std::deque<std::vector<Beat>> host_tx;
+  struct HostFrame {
+    std::vector<Beat> beats;
+    uint64_t uplink_ps; // line time of the copies this NIC makes of it (rate limiter)
+  };
+  // The replicator's ring level below which a host frame may start: one frame's worth.
+  static constexpr uint32_t kHostAdmitRingBeats = hw::kMaxFrameBeats;
+  std::deque<HostFrame> host_tx;
+  uint64_t host_pace_ps = 0;
+  proto::ReceiverSet pace_set, pace_rest;
+  std::unique_ptr<proto::ReceiverSet[]> pace_ports{new proto::ReceiverSet[Nic::kPorts]};
   size_t host_tx_next = 0;
   bool host_tx_holding = false, host_tx_fire = false;
   Beat host_tx_beat;
@@ -592,7 +649,7 @@ bool Nic::host_send(Frame f) {
   if (f.bytes.size() > proto::kMaxFrameBytes)
     throw std::invalid_argument(std::string(name()) + ": host frame of " + std::to_string(f.bytes.size()) +
                                 " bytes exceeds " + std::to_string(proto::kMaxFrameBytes));
-  im.host_tx.push_back(to_beats(f.bytes, 0));
+  im.host_tx.push_back(Impl::HostFrame{to_beats(f.bytes, 0), im.uplink_ps(f)});
   return true;
 }
 

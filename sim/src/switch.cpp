@@ -80,13 +80,15 @@ void Switch::connect(uint32_t p, Link &link, int side) {
   egress.spawn_method();
   egress.dont_initialize();
   egress.set_sensitivity(&link.ready_event(side));
-  std::string n = "egress_" + std::to_string(p);
+  // connect() runs in the caller's scope, where the spawned processes are created: prefix this
+  // module's name so two switches connected from one scope do not collide.
+  std::string n = std::string(basename()) + "_egress_" + std::to_string(p);
   sc_core::sc_spawn([this, p] { pump(p); }, n.c_str(), &egress);
   sc_core::sc_spawn_options hb;
   hb.spawn_method();
   hb.dont_initialize();
   hb.set_sensitivity(&pt.heartbeat);
-  n = "heartbeat_" + std::to_string(p);
+  n = std::string(basename()) + "_heartbeat_" + std::to_string(p);
   sc_core::sc_spawn([this, p] { on_heartbeat(p); }, n.c_str(), &hb);
 }
 

@@ -59,7 +59,11 @@ struct FanoutSwitchConfig {
   double kernel_mhz = 300;
   sc_core::sc_time heartbeat_interval = sc_core::SC_ZERO_TIME; // PROBE on ports idle this long (0: none)
   uint16_t udp_port = proto::kDefaultUdpPort;
-  uint32_t rx_queue_frames = 64;      // per-port MAC RX queue (frames) before the kernels; full -> drop, counted
+  // Per-port MAC RX queue before the kernels, bounded in frames and in bytes (a switch's ingress
+  // buffer); a frame that would exceed either is dropped and counted. ACKs are small and many
+  // (every receiver answers every message), so the byte bound is the one that matters.
+  uint32_t rx_queue_frames = 4096;
+  uint64_t rx_queue_bytes = 1 << 20;
   uint32_t tx_queue_frames = 64;      // per-port MAC TX queue (frames); full -> the kernels' streams hold
   uint32_t silent_timeout_clocks = 0; // ACK aggregator; 0: the kernel's default
   uint32_t nack_window_clocks = 0;    // ACK aggregator; 0: the kernel's default

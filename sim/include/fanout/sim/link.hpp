@@ -79,6 +79,11 @@ class Link : public sc_core::sc_module {
   double utilization(int side) const;
   // Record frames as they are sent from `side` (original bytes, start of transmission).
   void set_pcap(int side, PcapWriter *w) { dir_[check(side)].pcap = w; }
+  // Change the loss / corruption probability of both directions for frames sent from now on (a
+  // fault window). Throws std::invalid_argument outside [0, 1]. The random draws per frame stay
+  // the same, so only the threshold changes.
+  void set_loss(double p);
+  void set_corrupt(double p);
 
  private:
   struct InFlight {

@@ -14,15 +14,19 @@
 // kernels take cfg_* and port_down from the shell every clock.
 //
 // MAC adapters: a frame arriving from a link is presented one beat per MAC clock (tuser[8] set
-// when its FCS is bad); a MAC cannot be back-pressured, so beats the shell refuses are dropped
-// with the rest of their frame and counted (mac_rx_overruns). On transmit, beats are collected to
+// when its FCS is bad); a MAC cannot be back-pressured, so a frame whose first beat the shell's RX
+// FIFO refuses is dropped whole and counted (mac_rx_dropped). On transmit, beats are collected to
 // tlast and the frame handed to the link; while the link is still serializing the previous frame
 // the adapter holds tready low (the MAC's pause). PHY link status (mac_link_up) follows the link's
 // up/down schedule. A port without a link reads link down.
 //
-// Host adapters: host_send() queues whole frames (kHostTxQueueFrames); a frame is presented to
-// host_tx only when the parser's FIFO has room for all of it (the host DMA engine's credit check),
-// so the host's own frames are never dropped inside the NIC. host_rx is always ready.
+// Host adapters: host_send() queues whole frames (kHostTxQueueFrames). The DMA engine presents a
+// frame to host_tx only when the parser's FIFO has room for all of it (so the host's own frames
+// are never dropped inside the NIC), the replicator's ring holds at most one frame (received
+// frames never queue behind more than one host frame's copies: the replicator replays in order),
+// and a per-NIC rate limiter allows it: each host frame books the line time of the copies the
+// replicator will make of it (tree chunks, or ports used), so the host alone never offers more
+// than the line rate. host_rx is always ready.
 //
 // C++17, SystemC, Verilator runtime. Namespace fanout::sim.
 #ifndef FANOUT_SIM_NIC_HPP
@@ -65,9 +69,10 @@ struct NicStats {
   uint64_t parser_in_beats = 0; // beats the parser took (shell parser_in handshakes)
   uint64_t egress_beats = 0;    // beats the kernels handed the shell (copies, host, feedback)
   uint64_t mac_rx_frames = 0, mac_tx_frames = 0;
-  // MAC clocks in which a received beat was refused by the shell. A real MAC has no backpressure:
-  // each is a beat the hardware would have lost; the model holds it and counts.
-  uint64_t mac_rx_overruns = 0;
+  uint64_t mac_rx_dropped = 0; // frames dropped whole: the RX FIFO refused their first beat
+  // MAC clocks a beat inside a frame was refused. A real MAC would have to cut the frame; the
+  // model holds the beat and counts (the RX FIFO is sized so this stays 0).
+  uint64_t mac_rx_stall_clocks = 0;
   uint64_t host_tx_frames = 0, host_rx_frames = 0;
   // Parser: frames per proto::ParseError code (index = code), FIFO overflow, MAC bad frames.
   std::vector<uint32_t> parse_codes;

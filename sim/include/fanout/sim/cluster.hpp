@@ -1,0 +1,176 @@
+// A whole simulated cluster: hosts (sim/host.hpp) on Fanout NICs (sim/nic.hpp), joined by links
+// (sim/link.hpp) through a star or a leaf/spine fabric, run until every message of the scenario's
+// workload has settled or the scenario's duration has passed; then the run's figures.
+//
+// Topologies (node ids 0..nodes-1 are the workload's; switch ids 0xF000 + leaf (or the star
+// switch), 0xF100 + spine never collide with them). Every NIC uses MAC port 0; its link is
+// "node<N>" (side 0 the NIC, side 1 the switch); leaf/spine uplinks are "leaf<L>-spine<S>" (side
+// 0 the leaf). Leaf L holds nodes [L * nodes / leaves, (L + 1) * nodes / leaves) on its first
+// ports, then one port per spine; traffic to a remote node m goes up to spine leaf_of(m) % spines.
+//  * tree mode: L2 Switches (static routes by the nodes' cluster MACs) and NICs relaying copies
+//    to chunk heads; every NIC knows every other node on port 0.
+//  * port mode: FanoutSwitches (the kernels with a port table) replicate per port and aggregate
+//    the ACKs of the ids behind each port; a NIC sends one copy to its top-of-rack switch (its
+//    port-0 peer) and routes its own id to the host (kPortLocal).
+// Switch heartbeats every heartbeat_clocks kernel periods, so the NICs' link monitors hear their
+// peer. Faults: link_down is the link's down schedule; loss/corrupt change the link's
+// probabilities for their window. Outputs: pcap per captured link direction
+// (<dir>/<link>.<from>-to-<to>.pcap), FST per traced NIC (<dir>/nic<N>.fst).
+//
+// SystemC elaborates once per process: one run per process.
+//
+// C++17, SystemC. Namespace fanout::sim.
+#ifndef FANOUT_SIM_CLUSTER_HPP
+#define FANOUT_SIM_CLUSTER_HPP
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fanout/sim/scenario.hpp"
+
+namespace fanout {
+namespace sim {
+
+// Nearest-rank percentiles of a sample (all 0 when it is empty).
+struct Percentiles {
+  uint64_t count = 0;
+  double p50 = 0, p90 = 0, p99 = 0, max = 0;
+};
+
+// A link-monitor transition on a NIC port (NIC MAC port 0 is the node's access link).
+struct LinkEvent {
+  uint32_t node = 0;
+  uint32_t port = 0;
+  bool down = false;
+  uint64_t at_ns = 0;
+};
+
+struct FaultOutcome {
+  std::string kind; // link_down, loss, corrupt
+  std::string link;
+  uint64_t at_ns = 0, duration_ns = 0;
+  double probability = 0;
+  // link_down: the first port-down event on either end at or after at_ns. Only NICs have link
+  // monitors, so a fault between two switches (leaf/spine uplinks) is never detected.
+  bool monitored = false; // some end of the link has a link monitor
+  bool detected = false;
+  uint64_t detection_ns = 0; // after at_ns
+  double detection_cycles = 0;
+};
+
+// Frames dropped anywhere, by reason.
+struct Drops {
+  uint64_t link_loss = 0;           // random loss on links
+  uint64_t link_down = 0;           // on the wire while the link was down
+  uint64_t fcs = 0;                 // bad FCS (a link corrupted it): L2 switch drops_fcs, parsers' bad frames
+  uint64_t switch_buffer = 0;       // L2 switch drop-tail
+  uint64_t switch_unknown_mac = 0;  // L2 switch: unknown unicast destination
+  uint64_t switch_rx_queue = 0;     // Fanout switch: RX queue full
+  uint64_t switch_no_port = 0;      // Fanout switch: frames for a port without link / unused tdest
+  uint64_t parser_overflow = 0;     // parser FIFO full (NICs and Fanout switches)
+  uint64_t mac_rx_dropped = 0;      // NIC MAC RX frames dropped whole: RX FIFO full at their start
+  uint64_t repl_unroutable = 0;     // replicator copies without a neighbour entry / port
+  uint64_t repl_unroutable_ids = 0; // port mode: ids without a route
+  uint64_t repl_looped_ids = 0;     // port mode: ids routed back out of their ingress port
+  uint64_t repl_port_down = 0;      // copies for a port the link monitor marked down
+  uint64_t repl_plan_overflow = 0;  // copies past the replicator's plan capacity
+  uint64_t agg_unroutable = 0;      // aggregator outputs without a neighbour entry
+  uint64_t agg_dropped = 0;         // NIC shell: aggregator frames with an unknown tdest
+  std::map<std::string, uint64_t> parse_errors; // by proto::error_name (NICs and Fanout switches)
+  uint64_t total() const;
+  // Every nonzero reason as (snake_case name, count), in a fixed order.
+  std::vector<std::pair<std::string, uint64_t>> nonzero() const;
+};
+
+// Outcome of one message of the workload.
+struct MessageOutcome {
+  uint64_t id = 0;
+  uint32_t sender = 0;
+  std::vector<uint16_t> receivers; // intended (the workload's set)
+  std::vector<uint16_t> delivered; // receivers holding it whole and byte-correct
+  std::vector<uint16_t> wrong;     // nodes outside the set that got DATA of it
+  std::vector<uint16_t> nacked;    // ids NACKs named at the sender
+  std::vector<uint16_t> timed_out; // ids neither ACKed nor NACKed within the host's timeout
+  uint64_t duplicate_packets = 0;
+  uint64_t data_errors = 0;
+  uint32_t ack_frames = 0, nack_frames = 0;
+  bool posted = false, completed = false;
+  uint64_t posted_ns = 0, completed_ns = 0;
+};
+
+struct RunResult {
+  // Scenario
+  std::string name, topology, mode, workload;
+  uint32_t nodes = 0, fanout = 0, k = 0, window = 0;
+  double mean_receivers = 0;
+  double kernel_period_ns = 0;
+  // Traffic
+  uint64_t messages_total = 0;      // in the workload
+  uint64_t messages_sent = 0;       // posted by their sender
+  uint64_t messages_completed = 0;  // every receiver ACKed
+  uint64_t messages_failed = 0;     // settled without every receiver ACKed (NACKed or timed out)
+  uint64_t messages_timed_out = 0;  // of which some receiver was neither ACKed nor NACKed in time
+  uint64_t deliveries_expected = 0; // sum of the set sizes of posted messages
+  uint64_t deliveries = 0;          // (message, receiver) pairs delivered whole and byte-correct
+  uint64_t duplicates = 0;          // duplicate DATA packets at intended receivers
+  uint64_t duplicate_messages = 0;  // whole messages received more than once
+  uint64_t wrong_receiver = 0;      // (message, node) pairs: DATA at a node outside the set
+  uint64_t data_errors = 0;         // DATA packets with wrong bytes or fields
+  uint64_t acks_at_senders = 0;     // ACK frames reaching sender hosts
+  uint64_t messages_single_ack = 0; // completed with exactly one ACK frame
+  uint64_t nacks_at_senders = 0;
+  uint64_t silent_receivers = 0;    // (message, receiver) pairs reported silent
+  uint64_t timed_out_receivers = 0; // (message, receiver) pairs neither ACKed nor NACKed in time
+  uint64_t host_probes = 0;         // PROBEs reaching hosts (ignored)
+  uint64_t host_non_fanout = 0;     // non-Fanout frames reaching hosts
+  uint64_t host_unexpected = 0;     // frames hosts could not attribute (parse errors, unknown messages, stray feedback)
+  // Time
+  uint64_t sim_time_ns = 0;
+  uint64_t mac_rx_stall_clocks = 0; // NIC MAC clocks a beat inside a frame waited (nic.hpp; expected 0)
+  bool all_settled = false;         // stopped because every message settled (else: duration)
+  double wall_seconds = 0;
+  Percentiles delivery_latency_ns, delivery_latency_cycles;     // post -> whole message at a receiver
+  Percentiles completion_latency_ns, completion_latency_cycles; // post -> covering ACK at the sender
+  // Bytes
+  uint64_t payload_bytes = 0;               // of posted messages
+  uint64_t sender_host_bytes = 0;           // DATA frames sender hosts handed their NICs
+  uint64_t ack_host_bytes = 0;              // ACK frames receiver hosts handed their NICs
+  uint64_t link_bytes = 0, link_frames = 0; // on every link direction
+  std::string busiest_link;                 // "<link>.<from>-to-<to>"
+  double busiest_link_utilization = 0;
+  // Kernels
+  uint64_t replicator_copies = 0;        // NIC replicators
+  uint64_t switch_replicator_copies = 0; // Fanout switches (port mode)
+  uint64_t acks_aggregated = 0;          // ACKs merged by aggregators (NICs and switches)
+  double parser_in_beats_per_cycle_mean = 0, parser_in_beats_per_cycle_max = 0; // per NIC
+  double egress_beats_per_cycle_mean = 0, egress_beats_per_cycle_max = 0;       // per NIC
+  Drops drops;
+  std::vector<LinkEvent> link_events;
+  std::vector<FaultOutcome> faults;
+  std::vector<MessageOutcome> messages;
+};
+
+struct ClusterOptions {
+  uint32_t window = 8;           // messages outstanding per sender
+  uint32_t payload_bytes = 8192; // DATA payload per packet (jumbo frames)
+  // ACK aggregators' silent timeout (NICs and Fanout switches), kernel clocks; 0: the kernel's
+  // default (hw::kAggDefaultSilentTimeout, 1 ms at 300 MHz).
+  uint32_t silent_timeout_clocks = 0;
+  // Hosts' message timeout (HostConfig::message_timeout); 0: twice the silent timeout + 100 us.
+  uint64_t message_timeout_ns = 0;
+};
+
+// Build the cluster of `s`, simulate it, collect the figures. Once per process (SystemC).
+// Throws std::invalid_argument / ScenarioError for a scenario it cannot build.
+RunResult run_cluster(const Scenario &s, const ClusterOptions &options = ClusterOptions());
+
+// What broke, one line each ("" when nothing did): every posted message delivered exactly once
+// to exactly its receivers, byte-correct, and one aggregated ACK per message at its sender.
+std::vector<std::string> failures(const RunResult &r);
+
+} // namespace sim
+} // namespace fanout
+
+#endif

@@ -1,0 +1,412 @@
+#define SC_INCLUDE_DYNAMIC_PROCESSES
+#include "fanout/sim/host.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "fanout/proto/packet.hpp"
+
+namespace fanout {
+namespace sim {
+
+using sc_core::sc_time;
+
+namespace {
+
+uint64_t splitmix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+uint64_t content_seed(proto::NodeId sender, uint32_t message_id) {
+  return splitmix64(((uint64_t)sender << 32 | message_id) + 0x9E3779B97F4A7C15ull);
+}
+
+// Bytes [offset, offset + len) of a message, one splitmix64 draw per 8-byte word.
+void fill_message_bytes(proto::NodeId sender, uint32_t message_id, uint64_t offset, uint32_t len, uint8_t *out) {
+  uint64_t seed = content_seed(sender, message_id);
+  uint64_t word = offset / 8, z = splitmix64(seed + word * 0x9E3779B97F4A7C15ull);
+  for (uint32_t i = 0; i < len; i++) {
+    uint64_t at = offset + i;
+    if (at / 8 != word) {
+      word = at / 8;
+      z = splitmix64(seed + word * 0x9E3779B97F4A7C15ull);
+    }
+    out[i] = (uint8_t)(z >> (8 * (at % 8)));
+  }
+}
+
+uint64_t key_of(proto::NodeId sender, uint32_t wire_id) {
+  return (uint64_t)sender << 32 | wire_id;
+}
+
+// Receiver sets of one packet; large (16 KiB), so one per process on the heap.
+proto::ReceiverSet &scratch_set() {
+  static std::unique_ptr<proto::ReceiverSet> s(new proto::ReceiverSet);
+  return *s;
+}
+
+} // namespace
+
+uint8_t message_byte(proto::NodeId sender, uint32_t message_id, uint64_t offset) {
+  uint8_t b = 0;
+  fill_message_bytes(sender, message_id, offset, 1, &b);
+  return b;
+}
+
+// ---- Ledger ------------------------------------------------------------------------------------
+
+Ledger::Ledger(std::vector<Message> messages, uint32_t payload_bytes) : messages_(std::move(messages)) {
+  if (payload_bytes < proto::kBeatBytes || payload_bytes % proto::kBeatBytes != 0 ||
+      payload_bytes > proto::kMaxFrameBytes - proto::kFixedHeadersBytes) {
+    throw std::invalid_argument("Ledger: payload_bytes must be a multiple of 64 in [64, 8896] (got " +
+                                std::to_string(payload_bytes) + ")");
+  }
+  records_.resize(messages_.size());
+  proto::ReceiverSet &set = scratch_set();
+  for (size_t i = 0; i < messages_.size(); i++) {
+    const Message &m = messages_[i];
+    MessageRecord &r = records_[i];
+    r.message = &m;
+    r.wire_id = (uint32_t)m.id;
+    set.clear();
+    for (uint16_t n : m.receivers) {
+      ReceiverOutcome o;
+      o.node = n;
+      r.receivers.push_back(o);
+      set.append(n);
+    }
+    uint32_t set_bytes = std::min(proto::set_cost(set).best_bytes(), proto::kMaxSetBytes);
+    uint32_t room = proto::kMaxFrameBytes - proto::kFixedHeadersBytes - set_bytes;
+    r.payload_size = std::min(payload_bytes, room / proto::kBeatBytes * proto::kBeatBytes);
+    r.packets = m.bytes == 0 ? 1 : (uint32_t)(((uint64_t)m.bytes + r.payload_size - 1) / r.payload_size);
+    if (!index_.emplace(key_of((proto::NodeId)m.sender, r.wire_id), i).second) {
+      throw std::invalid_argument("Ledger: message id " + std::to_string(m.id) + " of sender " +
+                                  std::to_string(m.sender) + " appears twice (32-bit wire ids)");
+    }
+  }
+}
+
+long Ledger::find(proto::NodeId sender, uint32_t wire_id) const {
+  auto it = index_.find(key_of(sender, wire_id));
+  return it == index_.end() ? -1 : (long)it->second;
+}
+
+long Ledger::receiver_index(const MessageRecord &r, proto::NodeId node) {
+  const std::vector<uint16_t> &v = r.message->receivers; // ascending
+  auto it = std::lower_bound(v.begin(), v.end(), node);
+  return it != v.end() && *it == node ? (long)(it - v.begin()) : -1;
+}
+
+void Ledger::mark_settled(size_t i) {
+  MessageRecord &r = records_[i];
+  if (r.settled) return;
+  r.settled = true;
+  if (++settled_ == records_.size() && all_settled_) all_settled_();
+}
+
+// ---- Host --------------------------------------------------------------------------------------
+
+struct Host::Reassembly {
+  std::vector<uint16_t> copies; // per packet
+  uint32_t held = 0;            // packets held at least once
+  uint32_t full_copies = 0;     // min over packets of copies
+  bool bad = false;             // some packet's bytes or fields were wrong
+  bool acked = false;
+};
+
+Host::Host(sc_core::sc_module_name name, HostPort &port, Ledger &ledger, const HostConfig &config)
+    : sc_core::sc_module(name), port_(port), ledger_(ledger), cfg_(config), node_(port.node_id()) {
+  if (cfg_.window == 0) throw std::invalid_argument("HostConfig.window: must be > 0");
+  for (size_t i = 0; i < ledger_.size(); i++) {
+    const MessageRecord &r = ledger_.record(i);
+    if (r.message->sender != node_) continue;
+    mine_.push_back(i);
+    unsettled_per_step_[r.message->step]++;
+  }
+  port_.set_host_sink(this);
+  sc_core::sc_spawn([this] { post_loop(); }, "post");
+  sc_core::sc_spawn([this] { tx_loop(); }, "tx");
+  if (cfg_.message_timeout != sc_core::SC_ZERO_TIME) sc_core::sc_spawn([this] { timeout_loop(); }, "timeout");
+}
+
+Host::~Host() = default;
+
+void Host::post_loop() {
+  for (size_t idx : mine_) {
+    MessageRecord &r = ledger_.record(idx);
+    const Message &m = *r.message;
+    sc_time release(m.release_ns, sc_core::SC_NS);
+    if (sc_core::sc_time_stamp() < release) wait(release - sc_core::sc_time_stamp());
+    for (;;) {
+      bool earlier_steps_done = true;
+      for (const auto &st : unsettled_per_step_)
+        if (st.first < m.step && st.second != 0) earlier_steps_done = false;
+      if (outstanding_ < cfg_.window && earlier_steps_done) break;
+      wait(settled_event_);
+    }
+    r.posted = true;
+    r.posted_at = sc_core::sc_time_stamp();
+    outstanding_++;
+    sending_.push_back(Sending{idx, 0});
+    tx_work_.notify();
+    timeouts_.push_back(idx);
+    posted_event_.notify();
+  }
+}
+
+void Host::timeout_loop() {
+  for (;;) {
+    while (!timeouts_.empty() && ledger_.record(timeouts_.front()).settled) timeouts_.pop_front();
+    if (timeouts_.empty()) {
+      wait(posted_event_);
+      continue;
+    }
+    size_t idx = timeouts_.front();
+    MessageRecord &r = ledger_.record(idx);
+    sc_time deadline = r.posted_at + cfg_.message_timeout, now = sc_core::sc_time_stamp();
+    if (now < deadline) {
+      wait(deadline - now);
+      continue;
+    }
+    for (ReceiverOutcome &o : r.receivers)
+      if (!o.acked && !o.nacked) o.timed_out = true;
+    timeouts_.pop_front();
+    settle_if_done(idx);
+  }
+}
+
+bool Host::build_data(size_t index, uint32_t seq, Frame &out) {
+  const MessageRecord &r = ledger_.record(index);
+  const Message &m = *r.message;
+  proto::ReceiverSet &set = scratch_set();
+  set.clear();
+  for (uint16_t n : m.receivers) set.append(n);
+  // Every packet but the last carries S bytes (the reassembly rule of proto::data_offset).
+  uint32_t s = r.payload_size;
+  uint64_t offset = (uint64_t)seq * s;
+  uint32_t len = (uint32_t)std::min<uint64_t>(s, m.bytes - offset);
+  proto::FanoutHeader h = proto::make_header(proto::kTypeData, node_, node_, r.wire_id, seq, m.bytes);
+  if (seq + 1 == r.packets) h.flags = proto::kFlagLast;
+  std::vector<uint8_t> payload(len);
+  fill_message_bytes(node_, r.wire_id, offset, len, payload.data());
+  proto::BuildOptions opt = proto::default_build_options();
+  opt.udp_checksum = true; // an endpoint may; relays rewrite and send 0
+  std::vector<uint8_t> bytes(proto::kMaxFrameBytes);
+  uint32_t flen = 0;
+  int err = proto::build_frame(proto::cluster_net_headers(node_, node_, node_, r.wire_id), h, set, payload.data(), len,
+                               opt, bytes.data(), (uint32_t)bytes.size(), &flen);
+  if (err != proto::kOk) return false;
+  bytes.resize(flen);
+  out = make_frame(std::move(bytes));
+  return true;
+}
+
+void Host::tx_loop() {
+  std::optional<Frame> next;
+  bool next_is_ack = false;
+  for (;;) {
+    if (!next) {
+      if (!acks_.empty()) {
+        next = std::move(acks_.front());
+        acks_.pop_front();
+        next_is_ack = true;
+      } else if (!sending_.empty()) {
+        Sending &sd = sending_.front();
+        Frame f;
+        if (build_data(sd.index, sd.next_packet, f)) {
+          next = std::move(f);
+          next_is_ack = false;
+        } else {
+          stats_.build_errors++;
+        }
+        if (++sd.next_packet >= ledger_.record(sd.index).packets) sending_.pop_front();
+        continue;
+      } else {
+        wait(tx_work_);
+        continue;
+      }
+    }
+    Frame copy = *next; // host_send takes the frame only when it returns true
+    copy.born = sc_core::sc_time_stamp();
+    size_t n = copy.bytes.size();
+    if (port_.host_send(std::move(copy))) {
+      if (next_is_ack) {
+        stats_.acks_sent++;
+        stats_.ack_bytes_sent += n;
+      } else {
+        stats_.data_frames_sent++;
+        stats_.data_bytes_sent += n;
+      }
+      next.reset();
+    } else {
+      wait(port_.host_tx_ready());
+    }
+  }
+}
+
+void Host::receive(Frame f) {
+  const uint8_t *p = f.bytes.data();
+  uint32_t len = (uint32_t)f.bytes.size();
+  proto::ParsedPacket pk;
+  int err = proto::parse_frame(p, len, proto::default_parse_config(), pk, (proto::ReceiverSet *)nullptr);
+  if (err == proto::kNotFanout) {
+    stats_.non_fanout++;
+    return;
+  }
+  if (err != proto::kOk) {
+    stats_.parse_errors++;
+    return;
+  }
+  switch (pk.hdr.type) {
+  case proto::kTypeData: on_data(p, len); break;
+  case proto::kTypeAck: on_feedback(p, len, true); break;
+  case proto::kTypeNack: on_feedback(p, len, false); break;
+  default: stats_.probes++; break;
+  }
+}
+
+void Host::on_data(const uint8_t *frame, uint32_t len) {
+  stats_.data_frames++;
+  proto::ParsedPacket pk;
+  proto::parse_frame(frame, len, proto::default_parse_config(), pk, (proto::ReceiverSet *)nullptr);
+  const proto::FanoutHeader &h = pk.hdr;
+  long idx = ledger_.find(h.sender, h.message_id);
+  if (idx < 0) {
+    stats_.unknown_message++;
+    return;
+  }
+  MessageRecord &r = ledger_.record((size_t)idx);
+  long ri = Ledger::receiver_index(r, node_);
+  if (ri < 0) {
+    r.wrong_receiver_packets++;
+    if (std::find(r.wrong_receivers.begin(), r.wrong_receivers.end(), node_) == r.wrong_receivers.end())
+      r.wrong_receivers.push_back(node_);
+    return;
+  }
+  ReceiverOutcome &out = r.receivers[(size_t)ri];
+  std::unique_ptr<Reassembly> &ra = rx_[(size_t)idx];
+  if (!ra) {
+    ra = std::make_unique<Reassembly>();
+    ra->copies.assign(r.packets, 0);
+  }
+  // Fields against the message as posted, then every byte.
+  uint32_t offset = proto::data_offset(h, pk.payload_len);
+  bool ok = h.length == r.message->bytes && proto::packets_in_message(h, pk.payload_len) == r.packets &&
+            h.sequence < r.packets && (uint64_t)offset + pk.payload_len <= r.message->bytes;
+  if (ok) {
+    std::vector<uint8_t> want(pk.payload_len);
+    fill_message_bytes(h.sender, h.message_id, offset, pk.payload_len, want.data());
+    ok = std::memcmp(want.data(), frame + pk.payload_offset, pk.payload_len) == 0;
+  }
+  if (!ok) {
+    r.data_errors++;
+    ra->bad = true;
+    return;
+  }
+  uint16_t &c = ra->copies[h.sequence];
+  if (c++ == 0) {
+    ra->held++;
+  } else {
+    out.duplicate_packets++;
+    uint32_t m = *std::min_element(ra->copies.begin(), ra->copies.end());
+    if (m > ra->full_copies) {
+      r.duplicate_messages += m - ra->full_copies;
+      ra->full_copies = m;
+    }
+  }
+  if (ra->held == r.packets && ra->full_copies == 0) {
+    ra->full_copies = 1;
+    if (!ra->bad) {
+      out.delivered = true;
+      out.delivered_at = sc_core::sc_time_stamp();
+    }
+    // A receiver whose data was wrong does not acknowledge: the sender sees it as missing.
+    if (!ra->bad && !ra->acked) {
+      ra->acked = true;
+      send_ack((size_t)idx);
+    }
+  }
+}
+
+void Host::send_ack(size_t index) {
+  const MessageRecord &r = ledger_.record(index);
+  proto::NodeId sender = (proto::NodeId)r.message->sender;
+  proto::FanoutHeader h = proto::make_header(proto::kTypeAck, sender, node_, r.wire_id, r.packets, 1);
+  proto::BasicReceiverSet<1> self;
+  self.append(node_);
+  proto::BuildOptions opt = proto::default_build_options();
+  opt.encoding = proto::kSetRanges; // feedback carries the covered ids as ranges
+  opt.udp_checksum = true;
+  std::vector<uint8_t> bytes(proto::kFixedHeadersBytes + 16);
+  uint32_t flen = 0;
+  int err = proto::build_frame(proto::cluster_net_headers(node_, node_, sender, r.wire_id), h, self, nullptr, 0, opt,
+                               bytes.data(), (uint32_t)bytes.size(), &flen);
+  if (err != proto::kOk) {
+    stats_.build_errors++;
+    return;
+  }
+  bytes.resize(flen);
+  acks_.push_back(make_frame(std::move(bytes)));
+  tx_work_.notify();
+}
+
+void Host::on_feedback(const uint8_t *frame, uint32_t len, bool ack) {
+  (ack ? stats_.ack_frames : stats_.nack_frames)++;
+  proto::ParsedPacket pk;
+  proto::ReceiverSet &set = scratch_set();
+  proto::parse_frame(frame, len, proto::default_parse_config(), pk, &set);
+  const proto::FanoutHeader &h = pk.hdr;
+  long idx = ledger_.find(h.sender, h.message_id);
+  if (idx < 0) {
+    stats_.unknown_message++;
+    return;
+  }
+  if (h.sender != node_) {
+    stats_.feedback_not_mine++;
+    return;
+  }
+  MessageRecord &r = ledger_.record((size_t)idx);
+  (ack ? r.ack_frames : r.nack_frames)++;
+  for (uint32_t i = 0; i < set.range_count(); i++) {
+    for (uint32_t id = set.range(i).first; id <= set.range(i).last; id++) {
+      long ri = Ledger::receiver_index(r, (proto::NodeId)id);
+      if (ri < 0) {
+        if (ack) r.ack_foreign_ids++;
+        continue;
+      }
+      ReceiverOutcome &o = r.receivers[(size_t)ri];
+      if (ack) {
+        if (h.sequence >= r.packets) o.acked = true; // cumulative: every packet held
+      } else {
+        o.nacked = true;
+        if (h.flags & proto::kFlagSilent) o.silent = true;
+      }
+    }
+  }
+  if (!r.completed &&
+      std::all_of(r.receivers.begin(), r.receivers.end(), [](const ReceiverOutcome &o) { return o.acked; })) {
+    r.completed = true;
+    r.completed_at = sc_core::sc_time_stamp();
+  }
+  settle_if_done((size_t)idx);
+}
+
+void Host::settle_if_done(size_t index) {
+  MessageRecord &r = ledger_.record(index);
+  if (r.settled || !r.posted) return;
+  if (!std::all_of(r.receivers.begin(), r.receivers.end(),
+                   [](const ReceiverOutcome &o) { return o.acked || o.nacked || o.timed_out; }))
+    return;
+  outstanding_--;
+  unsettled_per_step_[r.message->step]--;
+  settled_event_.notify();
+  ledger_.mark_settled(index);
+}
+
+} // namespace sim
+} // namespace fanout
