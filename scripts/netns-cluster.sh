@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Run one command per node of a small cluster of Linux network namespaces: N hosts, each in its
+# own namespace with a veth to a bridge in a "switch" namespace, addresses 10.99.0.<i+1>/24, and
+# optional random loss on each host's input from nftables (the netem qdisc is not available in
+# this kernel: ../shared/TOOLCHAIN.md). Real kernel sockets, real packets, nothing leaves the
+# machine.
+#
+#   scripts/netns-cluster.sh --nodes 4 [--loss 5] [--port 47100] [--transport '{...}'] \
+#       [--timeout 60] [--workdir DIR] -- CMD ARGS...
+#
+# CMD runs once per node, inside that node's namespace, all at once; in CMD and ARGS these are
+# replaced: {node} -> the node id (0..N-1), {cluster} -> the cluster file written for the run,
+# {uri} -> udp:<cluster file>?node=<id>, {workdir} -> the run's folder. Each node's output goes to
+# <workdir>/node<id>.log (printed when a node fails). Exit status: 0 when every node exited 0,
+# 1 otherwise, 77 when not root (ctest SKIP_RETURN_CODE), 2 for bad options.
+# The namespaces and the work folder (unless --workdir was given) are removed on exit.
+set -euo pipefail
+
+nodes=4 loss=0 port=47100 transport="" timeout_s=60 workdir=""
+usage() { echo "usage: netns-cluster.sh --nodes N [--loss PCT] [--port P] [--transport YAML] [--timeout S] [--workdir DIR] -- CMD..." >&2; exit 2; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+  --nodes) nodes="$2"; shift 2 ;;
+  --loss) loss="$2"; shift 2 ;;
+  --port) port="$2"; shift 2 ;;
+  --transport) transport="$2"; shift 2 ;;
+  --timeout) timeout_s="$2"; shift 2 ;;
+  --workdir) workdir="$2"; shift 2 ;;
+  --) shift; break ;;
+  *) echo "netns-cluster: unknown option '$1'" >&2; usage ;;
+  esac
+done
+[[ $# -gt 0 ]] || { echo "netns-cluster: no command after --" >&2; usage; }
+[[ "$nodes" =~ ^[0-9]+$ && "$nodes" -ge 2 && "$nodes" -le 32 ]] || { echo "netns-cluster: --nodes: must be 2..32 (got '$nodes')" >&2; exit 2; }
+[[ "$loss" =~ ^[0-9]+$ && "$loss" -le 100 ]] || { echo "netns-cluster: --loss: must be a whole percentage 0..100 (got '$loss')" >&2; exit 2; }
+if [[ $(id -u) -ne 0 ]]; then
+  echo "netns-cluster: needs root (ip netns, nft): skipped" >&2
+  exit 77
+fi
+
+tag="fo$$"             # namespace names unique per run, so tests can run side by side
+sw="${tag}sw"
+keep_workdir=1
+if [[ -z "$workdir" ]]; then
+  workdir=$(mktemp -d -t fanout-netns.XXXXXX)
+  keep_workdir=0
+fi
+mkdir -p "$workdir"
+cleanup() {
+  for ((i = 0; i < nodes; i++)); do ip netns del "${tag}h$i" 2>/dev/null || true; done
+  ip netns del "$sw" 2>/dev/null || true
+  [[ $keep_workdir -eq 1 ]] || rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+ip netns add "$sw"
+ip -n "$sw" link add br0 type bridge
+ip -n "$sw" link set br0 up
+ip -n "$sw" link set lo up
+cluster="$workdir/cluster.yaml"
+{
+  echo "nodes:"
+  for ((i = 0; i < nodes; i++)); do echo "  - {id: $i, address: 10.99.0.$((i + 1)):$port}"; done
+  [[ -z "$transport" ]] || echo "transport: $transport"
+} >"$cluster"
+for ((i = 0; i < nodes; i++)); do
+  h="${tag}h$i"
+  ip netns add "$h"
+  # veth pair: "eth0" in the host, "p<i>" on the bridge.
+  ip link add "${tag}a$i" type veth peer name "${tag}b$i"
+  ip link set "${tag}a$i" netns "$h"
+  ip link set "${tag}b$i" netns "$sw"
+  ip -n "$h" link set "${tag}a$i" name eth0
+  ip -n "$sw" link set "${tag}b$i" name "p$i"
+  ip -n "$sw" link set "p$i" master br0
+  ip -n "$sw" link set "p$i" up
+  ip -n "$h" addr add "10.99.0.$((i + 1))/24" dev eth0
+  ip -n "$h" link set eth0 up
+  ip -n "$h" link set lo up
+  if [[ "$loss" -gt 0 ]]; then
+    # Random loss of this node's incoming Fanout datagrams (both data and feedback).
+    ip netns exec "$h" nft add table inet fanout_loss
+    ip netns exec "$h" nft add chain inet fanout_loss in '{ type filter hook input priority 0; }'
+    ip netns exec "$h" nft add rule inet fanout_loss in udp dport "$port" numgen random mod 100 '<' "$loss" drop
+  fi
+done
+
+pids=()
+for ((i = 0; i < nodes; i++)); do
+  args=()
+  for a in "$@"; do
+    a="${a//\{node\}/$i}"
+    a="${a//\{cluster\}/$cluster}"
+    a="${a//\{uri\}/udp:$cluster?node=$i}"
+    a="${a//\{workdir\}/$workdir}"
+    args+=("$a")
+  done
+  timeout "$timeout_s" ip netns exec "${tag}h$i" "${args[@]}" >"$workdir/node$i.log" 2>&1 &
+  pids+=($!)
+done
+status=0
+for ((i = 0; i < nodes; i++)); do
+  rc=0
+  wait "${pids[$i]}" || rc=$?
+  if [[ $rc -ne 0 ]]; then
+    status=1
+    echo "netns-cluster: node $i exited $rc$([[ $rc -eq 124 ]] && echo ' (timeout)'); its output:" >&2
+    sed 's/^/  | /' "$workdir/node$i.log" >&2
+  fi
+done
+if [[ $status -eq 0 ]]; then
+  echo "netns-cluster: $nodes nodes, loss ${loss}%: every node exited 0"
+  # Node 0's last lines: the sender's summary in the example programs.
+  tail -n 5 "$workdir/node0.log" | sed 's/^/  node0 | /'
+fi
+exit $status
