@@ -145,29 +145,10 @@ FanoutSwitch::~FanoutSwitch() = default;
 
 void FanoutSwitch::connect(uint32_t p, Link &link, int side) {
   Impl::Port &pt = impl_->port(p, name());
-  if (pt.link) throw std::logic_error(std::string(name()) + ": port " + std::to_string(p) + " is already connected");
-  if (sc_core::sc_get_status() != sc_core::SC_ELABORATION &&
-      sc_core::sc_get_status() != sc_core::SC_BEFORE_END_OF_ELABORATION) {
-    throw std::logic_error(std::string(name()) + ": connect() must be called before sc_start");
-  }
-  if (side != 0 && side != 1) throw std::out_of_range("FanoutSwitch::connect: side must be 0 or 1");
-  pt.link = &link;
+  connect_switch_port(
+      *this, p, link, side, pt.ingress.get(), &pt.link, pt.heartbeat, [this, p] { pump(p); },
+      [this, p] { on_heartbeat(p); });
   pt.side = side;
-  link.attach(side, pt.ingress.get());
-  sc_core::sc_spawn_options egress;
-  egress.spawn_method();
-  egress.dont_initialize();
-  egress.set_sensitivity(&link.ready_event(side));
-  // connect() runs in the caller's scope, where the spawned processes are created: prefix this
-  // module's name so two switches connected from one scope do not collide.
-  std::string n = std::string(basename()) + "_egress_" + std::to_string(p);
-  sc_core::sc_spawn([this, p] { pump(p); }, n.c_str(), &egress);
-  sc_core::sc_spawn_options hb;
-  hb.spawn_method();
-  hb.dont_initialize();
-  hb.set_sensitivity(&pt.heartbeat);
-  n = std::string(basename()) + "_heartbeat_" + std::to_string(p);
-  sc_core::sc_spawn([this, p] { on_heartbeat(p); }, n.c_str(), &hb);
 }
 
 void FanoutSwitch::set_neighbour(proto::NodeId id, uint8_t port, const Mac48 &mac, uint32_t ipv4) {

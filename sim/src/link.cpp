@@ -170,5 +170,31 @@ void Link::deliver(int from_side) {
   if (!d.in_flight.empty()) d.arrive.notify(d.in_flight.front().arrival - now);
 }
 
+void connect_switch_port(const sc_core::sc_module &owner, uint32_t p, Link &link, int side, FrameSink *ingress,
+                         Link **port_link, const sc_core::sc_event &heartbeat_event, std::function<void()> pump,
+                         std::function<void()> heartbeat) {
+  std::string who = owner.name();
+  if (*port_link) throw std::logic_error(who + ": port " + std::to_string(p) + " is already connected");
+  if (sc_core::sc_get_status() != sc_core::SC_ELABORATION &&
+      sc_core::sc_get_status() != sc_core::SC_BEFORE_END_OF_ELABORATION) {
+    throw std::logic_error(who + ": connect() must be called before sc_start");
+  }
+  if (side != 0 && side != 1) throw std::out_of_range(who + ": connect: side must be 0 or 1");
+  *port_link = &link;
+  link.attach(side, ingress);
+  sc_core::sc_spawn_options egress;
+  egress.spawn_method();
+  egress.dont_initialize();
+  egress.set_sensitivity(&link.ready_event(side));
+  std::string n = std::string(owner.basename()) + "_egress_" + std::to_string(p);
+  sc_core::sc_spawn(std::move(pump), n.c_str(), &egress);
+  sc_core::sc_spawn_options hb;
+  hb.spawn_method();
+  hb.dont_initialize();
+  hb.set_sensitivity(&heartbeat_event);
+  n = std::string(owner.basename()) + "_heartbeat_" + std::to_string(p);
+  sc_core::sc_spawn(std::move(heartbeat), n.c_str(), &hb);
+}
+
 } // namespace sim
 } // namespace fanout

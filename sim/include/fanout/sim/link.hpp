@@ -19,6 +19,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <random>
 #include <utility>
 #include <vector>
@@ -110,6 +111,16 @@ class Link : public sc_core::sc_module {
   std::vector<std::pair<sc_core::sc_time, sc_core::sc_time>> down_; // [start, end) periods
   std::array<Direction, 2> dir_;
 };
+
+// What Switch and FanoutSwitch do in connect(): check that the port is free and that elaboration
+// is still running, attach `ingress` to `side` of `link`, and spawn the port's two methods: `pump`
+// runs when the link's transmitter on `side` becomes free, `heartbeat` when `heartbeat_event`
+// fires. `owner` names the processes (connect() runs in the caller's scope, where spawned
+// processes are created, so the owner's name keeps two switches connected from one scope apart).
+// `*port_link` is the port's link pointer (null while free); it is set here.
+void connect_switch_port(const sc_core::sc_module &owner, uint32_t p, Link &link, int side, FrameSink *ingress,
+                         Link **port_link, const sc_core::sc_event &heartbeat_event, std::function<void()> pump,
+                         std::function<void()> heartbeat);
 
 } // namespace sim
 } // namespace fanout
