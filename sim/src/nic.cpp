@@ -316,36 +316,22 @@ struct Nic::Impl {
   void drive_kernel() {
     Vfanout_nic_top &t = *m;
     // Kernel outputs -> shell inputs.
-    drive_source(src_parser_host, [&](bool v, const Beat &b) {
-      if (v) {
-        for (uint32_t i = 0; i < kWords; i++) t.parser_host_tdata[i] = b.w[i];
-        t.parser_host_tkeep = b.keep;
-        t.parser_host_tlast = b.last;
-        t.parser_host_tuser = b.user;
-        t.parser_host_tdest = b.dest;
-      }
-      t.parser_host_tvalid = v;
-    });
-    drive_source(src_repl_host, [&](bool v, const Beat &b) {
-      if (v) {
-        for (uint32_t i = 0; i < kWords; i++) t.repl_host_tdata[i] = b.w[i];
-        t.repl_host_tkeep = b.keep;
-        t.repl_host_tlast = b.last;
-        t.repl_host_tuser = b.user;
-        t.repl_host_tdest = b.dest;
-      }
-      t.repl_host_tvalid = v;
-    });
-    drive_source(src_agg, [&](bool v, const Beat &b) {
-      if (v) {
-        for (uint32_t i = 0; i < kWords; i++) t.agg_out_tdata[i] = b.w[i];
-        t.agg_out_tkeep = b.keep;
-        t.agg_out_tlast = b.last;
-        t.agg_out_tuser = b.user;
-        t.agg_out_tdest = b.dest;
-      }
-      t.agg_out_tvalid = v;
-    });
+    // The single (unpacked) kernel-to-shell ports share one shape.
+#define FANOUT_NIC_DRIVE(src, PFX)                                                                                     \
+  drive_source(src, [&](bool v, const Beat &b) {                                                                       \
+    if (v) {                                                                                                           \
+      for (uint32_t i = 0; i < kWords; i++) t.PFX##_tdata[i] = b.w[i];                                                 \
+      t.PFX##_tkeep = b.keep;                                                                                          \
+      t.PFX##_tlast = b.last;                                                                                          \
+      t.PFX##_tuser = b.user;                                                                                          \
+      t.PFX##_tdest = b.dest;                                                                                          \
+    }                                                                                                                  \
+    t.PFX##_tvalid = v;                                                                                                \
+  })
+    FANOUT_NIC_DRIVE(src_parser_host, parser_host);
+    FANOUT_NIC_DRIVE(src_repl_host, repl_host);
+    FANOUT_NIC_DRIVE(src_agg, agg_out);
+#undef FANOUT_NIC_DRIVE
     for (uint32_t p = 0; p < Nic::kPorts; p++) {
       drive_source(src_repl_port[p], [&](bool v, const Beat &b) {
         if (v) {
@@ -421,7 +407,9 @@ struct Nic::Impl {
     // the shell between host_tx and the parser (arbiter, register slices) are covered by it too.
     return core->parser().fifo_level() + beats_in_flight_to_parser() + beats <= hw::kParserFifoBeats / 2;
   }
-  size_t beats_in_flight_to_parser() const { return host_beats_sent - parser_in_host_beats; }
+  size_t beats_in_flight_to_parser() const {
+    return host_beats_sent - parser_in_host_beats;
+  }
 
   void sample_kernel() {
     Vfanout_nic_top &t = *m;
@@ -514,7 +502,9 @@ struct Nic::Impl {
   }
 
   // ---- Before t = 0: reset and register writes, on the kernel clock only --------------------
-  void pre_edge() { edge(true, true); }
+  void pre_edge() {
+    edge(true, true);
+  }
   void axil_write(uint32_t addr, uint32_t data) {
     Vfanout_nic_top &t = *m;
     t.s_axil_awaddr = addr;
