@@ -81,12 +81,14 @@ class ConnectScope : public sc_core::sc_module {
   }
 };
 
-class World {
- public:
-  World(const Scenario &s, const ClusterOptions &o);
-  RunResult run();
+} // namespace
 
- private:
+struct Cluster::Impl {
+  Impl(const Scenario &s, const ClusterOptions &o, Cluster::Hosts hosts);
+  RunResult run();
+  RunResult collect(double wall_seconds);
+  void finish();
+
   Link &make_link(const std::string &name, const std::string &end0, const std::string &end1);
   void build_nodes();
   void build_star_tree();
@@ -101,13 +103,13 @@ class World {
   }
   void schedule_faults();
   void open_captures();
-  RunResult collect(double wall_seconds);
 
   uint32_t leaf_of(uint32_t n) const { return n / per_leaf_; }
   sc_time heartbeat_interval() const { return nics_[0]->kernel_period() * (double)s_.heartbeat_clocks; }
 
-  const Scenario &s_;
+  Scenario s_; // a copy: the caller's may not outlive the cluster
   ClusterOptions opt_;
+  Cluster::Hosts host_kind_;
   uint32_t per_leaf_ = 1;
   std::unique_ptr<Ledger> ledger_;
   std::vector<std::unique_ptr<Nic>> nics_;
@@ -119,13 +121,17 @@ class World {
   std::vector<std::unique_ptr<ConnectScope>> scopes_;
   sc_core::sc_event all_settled_;
   bool settled_ = false;
+  bool finished_ = false;
   sc_time min_end_{}; // faults need the run to reach past their start
 };
 
-World::World(const Scenario &s, const ClusterOptions &o) : s_(s), opt_(o) {
+Cluster::Impl::Impl(const Scenario &s, const ClusterOptions &o, Cluster::Hosts hosts)
+    : s_(s), opt_(o), host_kind_(hosts) {
   validate(s_, "scenario");
   if (s_.topology == Topology::kLeafSpine) per_leaf_ = s_.nodes / s_.leaves;
-  ledger_ = std::make_unique<Ledger>(generate_workload(s_), opt_.payload_bytes);
+  // Without workload hosts the ledger is empty: nothing is generated, nothing to settle.
+  ledger_ = std::make_unique<Ledger>(
+      hosts == Cluster::Hosts::kWorkload ? generate_workload(s_) : std::vector<Message>(), opt_.payload_bytes);
   build_nodes();
   if (s_.mode == Mode::kTree) {
     if (s_.topology == Topology::kStar)
@@ -147,7 +153,7 @@ World::World(const Scenario &s, const ClusterOptions &o) : s_(s), opt_(o) {
   });
 }
 
-Link &World::make_link(const std::string &name, const std::string &end0, const std::string &end1) {
+Link &Cluster::Impl::make_link(const std::string &name, const std::string &end0, const std::string &end1) {
   LinkConfig c;
   c.gbps = s_.link.gbps;
   c.delay = sc_time((double)s_.link.delay_ns, SC_NS);
@@ -172,7 +178,7 @@ Link &World::make_link(const std::string &name, const std::string &end0, const s
   return *links_.back().link;
 }
 
-void World::build_nodes() {
+void Cluster::Impl::build_nodes() {
   for (uint32_t n = 0; n < s_.nodes; n++) {
     NicConfig c;
     c.node = (proto::NodeId)n;
@@ -189,6 +195,7 @@ void World::build_nodes() {
     std::string name = "nic" + std::to_string(n);
     nics_.push_back(std::make_unique<Nic>(name.c_str(), c));
   }
+  if (host_kind_ != Cluster::Hosts::kWorkload) return;
   HostConfig hc;
   hc.window = opt_.window;
   if (opt_.message_timeout_ns) {
@@ -202,6 +209,8 @@ void World::build_nodes() {
     hosts_.push_back(std::make_unique<Host>(name.c_str(), *nics_[n], *ledger_, hc));
   }
 }
+
+namespace {
 
 // Tree mode: a NIC reaches every other node through port 0 at that node's own addresses.
 void tree_neighbours(Nic &nic, uint32_t nodes) {
@@ -227,7 +236,9 @@ void port_neighbours(Nic &nic, uint32_t nodes, proto::NodeId tor, const Mac48 &t
   nic.set_neighbour(tor, 0, tor_mac, tor_ipv4);
 }
 
-void World::build_star_tree() {
+} // namespace
+
+void Cluster::Impl::build_star_tree() {
   SwitchConfig c;
   c.ports = s_.nodes;
   c.buffer_bytes = s_.switch_buffer_bytes;
@@ -244,7 +255,7 @@ void World::build_star_tree() {
   }
 }
 
-void World::build_leaf_spine_tree() {
+void Cluster::Impl::build_leaf_spine_tree() {
   for (uint32_t L = 0; L < s_.leaves; L++) {
     SwitchConfig c;
     c.ports = per_leaf_ + s_.spines;
@@ -285,6 +296,8 @@ void World::build_leaf_spine_tree() {
   }
 }
 
+namespace {
+
 FanoutSwitchConfig fanout_switch_config(const Scenario &s, const ClusterOptions &o, proto::NodeId id, uint32_t ports,
                                         sc_time heartbeat) {
   if (ports > FanoutSwitch::kMaxPorts) {
@@ -302,7 +315,9 @@ FanoutSwitchConfig fanout_switch_config(const Scenario &s, const ClusterOptions 
   return c;
 }
 
-void World::build_star_port() {
+} // namespace
+
+void Cluster::Impl::build_star_port() {
   fswitches_.push_back(std::make_unique<FanoutSwitch>(
       "switch", fanout_switch_config(s_, opt_, kLeafBase, s_.nodes, heartbeat_interval())));
   FanoutSwitch &sw = *fswitches_.back();
@@ -318,7 +333,7 @@ void World::build_star_port() {
   }
 }
 
-void World::build_leaf_spine_port() {
+void Cluster::Impl::build_leaf_spine_port() {
   for (uint32_t L = 0; L < s_.leaves; L++) {
     std::string name = "leaf" + std::to_string(L);
     fswitches_.push_back(std::make_unique<FanoutSwitch>(
@@ -370,7 +385,7 @@ void World::build_leaf_spine_port() {
   }
 }
 
-void World::schedule_faults() {
+void Cluster::Impl::schedule_faults() {
   for (const FaultSpec &f : s_.faults) {
     sc_time at((double)f.at_ns, SC_NS);
     if (f.kind == FaultKind::kLinkDown) {
@@ -399,7 +414,7 @@ void World::schedule_faults() {
   }
 }
 
-void World::open_captures() {
+void Cluster::Impl::open_captures() {
   for (const std::string &name : s_.pcap_links) {
     for (FabricLink &fl : links_) {
       if (fl.name != name || fl.pcap[0]) continue;
@@ -414,7 +429,7 @@ void World::open_captures() {
   }
 }
 
-RunResult World::run() {
+RunResult Cluster::Impl::run() {
   sc_time duration((double)s_.duration_ns, SC_NS);
   if (min_end_ > duration) min_end_ = duration;
   bool empty = ledger_->size() == 0;
@@ -430,15 +445,21 @@ RunResult World::run() {
   sc_core::sc_start(duration);
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   RunResult r = collect(wall);
+  finish();
+  return r;
+}
+
+void Cluster::Impl::finish() {
+  if (finished_) return;
+  finished_ = true;
   // Reached the duration: stop properly, so the NICs flush their waveforms (end_of_simulation).
   if (sc_core::sc_get_status() != sc_core::SC_STOPPED) sc_core::sc_stop();
   for (FabricLink &fl : links_)
     for (auto &p : fl.pcap)
       if (p) p->flush();
-  return r;
 }
 
-RunResult World::collect(double wall_seconds) {
+RunResult Cluster::Impl::collect(double wall_seconds) {
   RunResult r;
   r.name = s_.name;
   r.topology = name(s_.topology);
@@ -633,8 +654,6 @@ RunResult World::collect(double wall_seconds) {
   return r;
 }
 
-} // namespace
-
 uint64_t Drops::total() const {
   uint64_t t = 0;
   for (const auto &d : nonzero()) t += d.second;
@@ -659,6 +678,7 @@ std::vector<std::pair<std::string, uint64_t>> Drops::nonzero() const {
       {"repl_plan_overflow", repl_plan_overflow},
       {"agg_unroutable", agg_unroutable},
       {"agg_dropped", agg_dropped},
+      {"host_gone", host_gone},
   };
   for (const auto &p : parse_errors) all.push_back({"parse_" + p.first, p.second});
   std::vector<std::pair<std::string, uint64_t>> out;
@@ -670,8 +690,33 @@ std::vector<std::pair<std::string, uint64_t>> Drops::nonzero() const {
 RunResult run_cluster(const Scenario &s, const ClusterOptions &options) {
   // "Simulation stopped by user" and other kernel notes are not part of a run's output.
   sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
-  World w(s, options);
-  return w.run();
+  Cluster c(s, options, Cluster::Hosts::kWorkload);
+  return c.run();
+}
+
+Cluster::Cluster(const Scenario &s, const ClusterOptions &options, Hosts hosts)
+    : impl_(std::make_unique<Impl>(s, options, hosts)) {}
+Cluster::~Cluster() = default;
+
+uint32_t Cluster::nodes() const {
+  return (uint32_t)impl_->nics_.size();
+}
+
+HostPort &Cluster::host_port(uint32_t n) {
+  return *impl_->nics_.at(n);
+}
+
+RunResult Cluster::run() {
+  if (impl_->host_kind_ != Hosts::kWorkload) throw std::logic_error("Cluster::run needs Hosts::kWorkload");
+  return impl_->run();
+}
+
+RunResult Cluster::collect(double wall_seconds) {
+  return impl_->collect(wall_seconds);
+}
+
+void Cluster::finish() {
+  impl_->finish();
 }
 
 std::vector<std::string> failures(const RunResult &r) {

@@ -1,12 +1,18 @@
 // fanout-sim: simulate a Fanout cluster clock by clock (sim/cluster.hpp) and report the run.
 //
 //   fanout-sim [SCENARIO_FILE] [--flag value]... [--json] [--help]
+//   fanout-sim [SCENARIO_FILE] --serve DIR [--serve-nodes LIST] [--quantum-ns N] [--serve-wait-s S] ...
+//
+// --serve: no workload; applications attach to the nodes' hosts over <DIR>/node<N>.sock
+// (sim/serve.hpp) and the cluster runs in lock-step with them until they all leave or the
+// duration is reached; exit 0 unless serving failed (1) or the input was bad (2).
 //
 // The scenario file (YAML or JSON) is read first, then the flags in order (--flag value or
 // --flag=value; docs/simulator.md lists them). Bad input: one line "fanout-sim: <problem>" on
 // stderr, exit 2. Otherwise a readable summary (or, with --json, one JSON object with stable
 // snake_case keys) on stdout; exit 0 when every message was delivered exactly once to exactly
 // its receivers with one aggregated ACK per message, 1 otherwise.
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cmath>
@@ -23,6 +29,7 @@
 
 #include "fanout/sim/cluster.hpp"
 #include "fanout/sim/scenario.hpp"
+#include "fanout/sim/serve.hpp"
 
 namespace {
 
@@ -35,7 +42,113 @@ std::string usage() {
          "Simulates a cluster of Fanout NICs clock by clock and checks that every message reaches exactly its\n"
          "receivers, once, with one aggregated ACK per message at its sender. A scenario file (YAML/JSON) is read\n"
          "first, then the flags in order (--flag value or --flag=value). --json prints a JSON object instead of\n"
-         "the summary. Exit status: 0 OK, 1 the check failed, 2 bad input.\n\nflags:\n";
+         "the summary. Exit status: 0 OK, 1 the check failed, 2 bad input.\n\n"
+         "serve mode (applications as the hosts, docs/simulator.md \"Serving hosts to applications\"):\n"
+         "  --serve DIR            serve each node's host on DIR/node<N>.sock (SOCK_SEQPACKET, sim/serve.hpp);\n"
+         "                         no workload; exit 0 unless serving failed (1) or bad input (2)\n"
+         "  --serve-nodes LIST     nodes to serve, ids and ranges (0,2-5) or all (default); the others idle\n"
+         "  --quantum-ns N         simulated time per lock-step round (default 1000)\n"
+         "  --serve-wait-s S       wait this long for the clients to connect and for each DONE; 0: no limit\n"
+         "                         (default 60)\n\nflags:\n";
+}
+
+// ---- Serve flags (not scenario fields: they say how to run, not what) --------------------------
+struct ServeFlags {
+  bool serve = false;
+  std::string dir;
+  bool nodes_given = false, all_nodes = true;
+  std::vector<uint32_t> nodes;
+  uint64_t quantum_ns = 1000;
+  double wait_s = 60;
+  std::string first_serve_only_flag; // a serve flag given without --serve
+};
+
+// A whole number in [lo, hi], or false.
+bool parse_u64(const std::string &v, uint64_t lo, uint64_t hi, uint64_t &out) {
+  if (v.empty() || v.size() > 20) return false;
+  for (char c : v)
+    if (c < '0' || c > '9') return false;
+  errno = 0;
+  unsigned long long x = std::strtoull(v.c_str(), nullptr, 10);
+  if (errno || x < lo || x > hi) return false;
+  out = x;
+  return true;
+}
+
+// Returns "" when the flag was taken, else the problem; `known` false when it is no serve flag.
+std::string apply_serve_flag(ServeFlags &f, const std::string &flag, const std::string &value, bool &known) {
+  known = true;
+  if (flag == "serve") {
+    if (value.empty()) return "--serve: needs a directory";
+    f.serve = true;
+    f.dir = value;
+    while (f.dir.size() > 1 && f.dir.back() == '/') f.dir.pop_back();
+    return "";
+  }
+  if (flag != "serve-nodes" && flag != "quantum-ns" && flag != "serve-wait-s") {
+    known = false;
+    return "";
+  }
+  if (f.first_serve_only_flag.empty()) f.first_serve_only_flag = flag;
+  if (flag == "serve-nodes") {
+    f.nodes_given = true;
+    f.nodes.clear();
+    f.all_nodes = value == "all";
+    if (f.all_nodes) return "";
+    size_t at = 0;
+    for (;;) {
+      size_t comma = value.find(',', at);
+      std::string item = value.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+      size_t dash = item.find('-');
+      uint64_t a = 0, b = 0;
+      bool ok = dash == std::string::npos ? parse_u64(item, 0, 65535, a) && (b = a, true)
+                                          : parse_u64(item.substr(0, dash), 0, 65535, a) &&
+                                                parse_u64(item.substr(dash + 1), 0, 65535, b) && a <= b;
+      if (!ok) return "--serve-nodes: must be all or a list of node ids and ranges like 0,2-5 (got '" + value + "')";
+      for (uint64_t n = a; n <= b; n++) f.nodes.push_back((uint32_t)n);
+      if (comma == std::string::npos) break;
+      at = comma + 1;
+    }
+    return "";
+  }
+  if (flag == "quantum-ns") {
+    if (!parse_u64(value, 1, 1'000'000'000, f.quantum_ns))
+      return "--quantum-ns: must be a whole number of ns between 1 and 1000000000 (got '" + value + "')";
+    return "";
+  }
+  char *end = nullptr;
+  errno = 0;
+  double w = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end || errno || !std::isfinite(w) || w < 0 || w > 1e6)
+    return "--serve-wait-s: must be a number of seconds between 0 (no limit) and 1000000 (got '" + value + "')";
+  f.wait_s = w;
+  return "";
+}
+
+// Checks that need the scenario (after every flag).
+std::string check_serve_flags(const ServeFlags &f, uint32_t nodes) {
+  if (!f.serve) {
+    if (!f.first_serve_only_flag.empty()) return "--" + f.first_serve_only_flag + ": only with --serve DIR";
+    return "";
+  }
+  std::vector<uint32_t> seen;
+  for (uint32_t n : f.nodes) {
+    if (n >= nodes)
+      return "--serve-nodes: node " + std::to_string(n) + " does not exist (nodes 0.." + std::to_string(nodes - 1) +
+             ")";
+    if (std::find(seen.begin(), seen.end(), n) != seen.end())
+      return "--serve-nodes: lists node " + std::to_string(n) + " twice";
+    seen.push_back(n);
+  }
+  if (f.nodes_given && !f.all_nodes && f.nodes.empty()) return "--serve-nodes: lists no node";
+  uint32_t widest = 0;
+  for (uint32_t n = 0; n < nodes; n++)
+    if (f.all_nodes || std::find(f.nodes.begin(), f.nodes.end(), n) != f.nodes.end()) widest = n;
+  std::string path = fanout::sim::serve::socket_path(f.dir, widest);
+  if (path.size() > fanout::sim::serve::kMaxSocketPathBytes)
+    return "--serve: socket path '" + path + "' is longer than " +
+           std::to_string(fanout::sim::serve::kMaxSocketPathBytes) + " bytes (a Unix socket's limit)";
+  return "";
 }
 
 // ---- A small JSON writer (sim/ depends on nothing in host/) ------------------------------------
@@ -195,6 +308,7 @@ std::string to_json(const RunResult &r, const std::vector<std::string> &broken) 
   j.field("repl_plan_overflow", d.repl_plan_overflow);
   j.field("agg_unroutable", d.agg_unroutable);
   j.field("agg_dropped", d.agg_dropped);
+  j.field("host_gone", d.host_gone);
   j.begin_object("parse_errors");
   for (const auto &p : d.parse_errors) j.field(p.first.c_str(), p.second);
   j.end_object();
@@ -245,6 +359,40 @@ std::string to_json(const RunResult &r, const std::vector<std::string> &broken) 
     j.end_object();
   }
   j.end_array();
+  if (r.serve.enabled) {
+    const fanout::sim::ServeReport &sv = r.serve;
+    j.begin_object("serve");
+    j.field("dir", sv.dir);
+    j.field("quantum_ns", sv.quantum_ns);
+    j.field("rounds", sv.rounds);
+    j.field("duration_reached", sv.duration_reached);
+    j.field("frames_from_clients", sv.frames_from_clients);
+    j.field("bytes_from_clients", sv.bytes_from_clients);
+    j.field("frames_to_clients", sv.frames_to_clients);
+    j.field("bytes_to_clients", sv.bytes_to_clients);
+    j.field("malformed_records", sv.malformed_records);
+    j.begin_object("malformed");
+    for (const auto &m : sv.malformed) j.field(m.first.c_str(), m.second);
+    j.end_object();
+    j.begin_array("clients");
+    for (const auto &c : sv.clients) {
+      j.begin_object();
+      j.field("node", c.node);
+      j.field("connected", c.connected);
+      j.field("left", c.left);
+      j.field("left_at_ns", c.left_at_ns);
+      j.field("frames_in", c.frames_in);
+      j.field("bytes_in", c.bytes_in);
+      j.field("frames_out", c.frames_out);
+      j.field("bytes_out", c.bytes_out);
+      j.field("malformed", c.malformed);
+      j.field("host_gone", c.host_gone);
+      j.field("tx_backlog_max", c.tx_backlog_max);
+      j.end_object();
+    }
+    j.end_array();
+    j.end_object();
+  }
   j.end_object();
   return j.text() + "\n";
 }
@@ -267,7 +415,56 @@ std::string latency_line(const char *what, const fanout::sim::Percentiles &ns, c
       what, ns.p50 / 1e3, ns.p90 / 1e3, ns.p99 / 1e3, ns.max / 1e3, cyc.p50, cyc.p90, cyc.p99, cyc.max, ns.count);
 }
 
-std::string summary(const RunResult &r, const fanout::sim::Scenario &s, const std::vector<std::string> &broken) {
+std::string served_nodes(const fanout::sim::ServeReport &sv) {
+  std::string o;
+  for (size_t i = 0; i < sv.clients.size();) {
+    size_t j = i;
+    while (j + 1 < sv.clients.size() && sv.clients[j + 1].node == sv.clients[j].node + 1) j++;
+    o += (o.empty() ? "" : ",") + std::to_string(sv.clients[i].node);
+    if (j > i) o += "-" + std::to_string(sv.clients[j].node);
+    i = j + 1;
+  }
+  return o;
+}
+
+// Serve mode: the cluster, the clients, what the NICs did; no workload verdict.
+std::string serve_summary(const RunResult &r, const fanout::sim::Scenario &s) {
+  const fanout::sim::ServeReport &sv = r.serve;
+  std::string o;
+  o += fmt("scenario '%s': %u nodes, %s", r.name.c_str(), r.nodes, r.topology.c_str());
+  if (r.topology == "leaf_spine") o += fmt(" (%u leaves, %u spines)", s.leaves, s.spines);
+  o += fmt(", %s mode", r.mode.c_str());
+  if (r.mode == "tree") o += fmt(" (F = %u)", r.fanout);
+  o += fmt(", served: hosts of nodes %s on %s/node<N>.sock\n", served_nodes(sv).c_str(), sv.dir.c_str());
+  uint64_t connected = 0, left = 0;
+  for (const auto &c : sv.clients) {
+    connected += c.connected;
+    left += c.left;
+  }
+  o += fmt("clients: %" PRIu64 " of %zu connected, %" PRIu64 " left, %" PRIu64 " there at the end; %" PRIu64
+           " rounds of %.3f us\n",
+           connected, sv.clients.size(), left, connected - left, sv.rounds, (double)sv.quantum_ns / 1e3);
+  o += fmt("  frames      %" PRIu64 " client->NIC (%" PRIu64 " bytes; %" PRIu64 " in DATA, %" PRIu64
+           " in ACK frames), %" PRIu64 " NIC->client (%" PRIu64 " bytes)\n",
+           sv.frames_from_clients, sv.bytes_from_clients, r.sender_host_bytes, r.ack_host_bytes, sv.frames_to_clients,
+           sv.bytes_to_clients);
+  o += fmt("  at hosts    %" PRIu64 " PROBEs, %" PRIu64 " non-Fanout frames, %" PRIu64 " Fanout frames not parsed\n",
+           r.host_probes, r.host_non_fanout, r.host_unexpected);
+  if (sv.malformed_records) {
+    o += fmt("  malformed   %" PRIu64 " records dropped:", sv.malformed_records);
+    for (const auto &m : sv.malformed) o += fmt(" %s %" PRIu64 ";", m.first.c_str(), m.second);
+    o.back() = '\n';
+  } else {
+    o += "  malformed   none\n";
+  }
+  o += fmt("  copies      %" PRIu64 " by NIC replicators, %" PRIu64 " by Fanout switches; %" PRIu64
+           " ACKs merged by aggregators\n",
+           r.replicator_copies, r.switch_replicator_copies, r.acks_aggregated);
+  return o;
+}
+
+// The workload: what was posted, delivered, acknowledged, and how long it took.
+std::string workload_summary(const RunResult &r, const fanout::sim::Scenario &s) {
   std::string o;
   std::string sets;
   if (r.workload == "sparse")
@@ -305,6 +502,11 @@ std::string summary(const RunResult &r, const fanout::sim::Scenario &s, const st
   o += "latency (from posting):\n";
   o += latency_line("delivery", r.delivery_latency_ns, r.delivery_latency_cycles);
   o += latency_line("completion", r.completion_latency_ns, r.completion_latency_cycles);
+  return o;
+}
+
+std::string summary(const RunResult &r, const fanout::sim::Scenario &s, const std::vector<std::string> &broken) {
+  std::string o = r.serve.enabled ? serve_summary(r, s) : workload_summary(r, s);
   o += fmt("kernels: NIC beats/cycle: parser in %.4f mean, %.4f max; egress %.4f mean, %.4f max\n",
            r.parser_in_beats_per_cycle_mean, r.parser_in_beats_per_cycle_max, r.egress_beats_per_cycle_mean,
            r.egress_beats_per_cycle_max);
@@ -338,9 +540,12 @@ std::string summary(const RunResult &r, const fanout::sim::Scenario &s, const st
     }
     o += "\n";
   }
-  o += fmt("time: %.3f us simulated (%s), %.2f s wall\n", (double)r.sim_time_ns / 1e3,
-           r.all_settled ? "every message settled" : "duration reached", r.wall_seconds);
-  if (broken.empty()) {
+  const char *end = r.all_settled ? "every message settled" : "duration reached";
+  if (r.serve.enabled && !r.serve.duration_reached) end = "every client left";
+  o += fmt("time: %.3f us simulated (%s), %.2f s wall\n", (double)r.sim_time_ns / 1e3, end, r.wall_seconds);
+  if (r.serve.enabled) {
+    o += "served: no workload to check\n";
+  } else if (broken.empty()) {
     o += "OK: every message delivered exactly once to exactly its receivers, one aggregated ACK per message\n";
   } else {
     o += "FAILED:";
@@ -378,6 +583,7 @@ int sc_main(int argc, char *argv[]) {
     }
   }
   Scenario s;
+  ServeFlags serve;
   try {
     // The file first, wherever it stands, so that flags override it.
     std::string file;
@@ -406,25 +612,45 @@ int sc_main(int argc, char *argv[]) {
         if (i + 1 >= args.size()) return bad_input("--" + flag + " needs a value (see --help)");
         value = args[++i];
       }
+      bool serve_flag = false;
+      std::string problem = apply_serve_flag(serve, flag, value, serve_flag);
+      if (!problem.empty()) return bad_input(problem);
+      if (serve_flag) continue;
       if (!apply_flag(s, flag, value)) return bad_input("unknown flag --" + flag + " (see --help)");
     }
     validate(s, "<flags>");
+    std::string problem = check_serve_flags(serve, s.nodes);
+    if (!problem.empty()) return bad_input(problem);
   } catch (const ScenarioError &e) {
     return bad_input(e.what());
   }
 
   RunResult r;
   try {
-    r = run_cluster(s);
+    if (serve.serve) {
+      ServeOptions o;
+      o.dir = serve.dir;
+      if (!serve.all_nodes) o.nodes = serve.nodes;
+      o.quantum_ns = serve.quantum_ns;
+      o.wait_s = serve.wait_s;
+      r = serve_cluster(s, o);
+    } else {
+      r = run_cluster(s);
+    }
   } catch (const ScenarioError &e) {
     return bad_input(e.what());
   } catch (const std::invalid_argument &e) {
     return bad_input(e.what());
   } catch (const std::exception &e) {
-    std::cerr << "fanout-sim: simulation error: " << e.what() << "\n";
+    std::cerr << "fanout-sim: " << (serve.serve ? "" : "simulation error: ") << e.what() << "\n";
     return kExitFailed;
   }
-  std::vector<std::string> broken = failures(r);
+  // Serve mode has no workload to check: the figures are the report.
+  std::vector<std::string> broken = serve.serve ? std::vector<std::string>() : failures(r);
+  if (serve.serve) {
+    std::cout << (s.json ? to_json(r, broken) : summary(r, s, broken)) << std::flush;
+    return kExitOk;
+  }
   std::cout << (s.json ? to_json(r, broken) : summary(r, s, broken)) << std::flush;
   return broken.empty() ? kExitOk : kExitFailed;
 }

@@ -17,14 +17,22 @@
 // probabilities for their window. Outputs: pcap per captured link direction
 // (<dir>/<link>.<from>-to-<to>.pcap), FST per traced NIC (<dir>/nic<N>.fst).
 //
+// Serve mode (serve_cluster, sim/serve.hpp): the same cluster without workload hosts; the hosts
+// of served nodes are applications outside the process, attached through Unix sockets and run in
+// lock-step with the simulation; the other nodes' NICs idle.
+//
 // SystemC elaborates once per process: one run per process.
 //
-// C++17, SystemC. Namespace fanout::sim.
+// This header does not include SystemC (fanout-sim's report code uses it without); the Cluster
+// class is for code that runs the simulation itself (SystemC).
+//
+// C++17. Namespace fanout::sim.
 #ifndef FANOUT_SIM_CLUSTER_HPP
 #define FANOUT_SIM_CLUSTER_HPP
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -78,6 +86,7 @@ struct Drops {
   uint64_t repl_plan_overflow = 0;  // copies past the replicator's plan capacity
   uint64_t agg_unroutable = 0;      // aggregator outputs without a neighbour entry
   uint64_t agg_dropped = 0;         // NIC shell: aggregator frames with an unknown tdest
+  uint64_t host_gone = 0;           // serve mode: frames host RX delivered to a node whose client left
   std::map<std::string, uint64_t> parse_errors; // by proto::error_name (NICs and Fanout switches)
   uint64_t total() const;
   // Every nonzero reason as (snake_case name, count), in a fixed order.
@@ -98,6 +107,35 @@ struct MessageOutcome {
   uint32_t ack_frames = 0, nack_frames = 0;
   bool posted = false, completed = false;
   uint64_t posted_ns = 0, completed_ns = 0;
+};
+
+// Serve mode: one served node's client.
+struct ServeClient {
+  uint32_t node = 0;
+  bool connected = false;  // a client connected within the wait
+  bool left = false;       // it disconnected (or was dropped for not answering) before the end
+  uint64_t left_at_ns = 0; // simulated time it was noticed gone
+  uint64_t frames_in = 0;  // FRAME records from the client (to its NIC's host TX)
+  uint64_t bytes_in = 0;   // their frame bytes
+  uint64_t frames_out = 0; // FRAME records to the client (from host RX)
+  uint64_t bytes_out = 0;
+  uint64_t malformed = 0;      // records dropped as malformed
+  uint64_t host_gone = 0;      // host RX frames dropped because the client had left
+  uint64_t tx_backlog_max = 0; // most of its frames waiting at once for the NIC's DMA queue
+};
+
+struct ServeReport {
+  bool enabled = false;
+  std::string dir;
+  uint64_t quantum_ns = 0;
+  uint64_t rounds = 0;           // TICKs sent (TICK(0) included)
+  bool duration_reached = false; // ended at duration_ns (BYE sent); else every client had left
+  uint64_t frames_from_clients = 0, bytes_from_clients = 0;
+  uint64_t frames_to_clients = 0, bytes_to_clients = 0;
+  uint64_t malformed_records = 0;
+  // By reason: serve::decode_error_name, wrong_direction, unexpected_done, empty_record, record_too_long.
+  std::map<std::string, uint64_t> malformed;
+  std::vector<ServeClient> clients; // served nodes, ascending
 };
 
 struct RunResult {
@@ -150,6 +188,7 @@ struct RunResult {
   std::vector<LinkEvent> link_events;
   std::vector<FaultOutcome> faults;
   std::vector<MessageOutcome> messages;
+  ServeReport serve; // serve mode only
 };
 
 struct ClusterOptions {
@@ -165,6 +204,53 @@ struct ClusterOptions {
 // Build the cluster of `s`, simulate it, collect the figures. Once per process (SystemC).
 // Throws std::invalid_argument / ScenarioError for a scenario it cannot build.
 RunResult run_cluster(const Scenario &s, const ClusterOptions &options = ClusterOptions());
+
+struct ServeOptions {
+  std::string dir;             // <dir>/node<N>.sock per served node (made if missing)
+  std::vector<uint32_t> nodes; // served nodes; empty: all
+  uint64_t quantum_ns = 1000;  // simulated time per lock-step round (> 0)
+  // How long to wait for the clients to connect, and for each client's DONE; 0: no limit.
+  double wait_s = 60;
+  ClusterOptions cluster; // window and message timeout are unused (no workload hosts)
+};
+
+// Serve mode: build the cluster of `s` with no workload, attach the served nodes' hosts to
+// clients over the serve protocol (sim/serve.hpp), run in lock-step until every client has left
+// or s.duration_ns is reached. Once per process (SystemC). Throws std::invalid_argument for bad
+// options (quantum 0, a node that does not exist, a socket path too long) and
+// std::runtime_error when serving fails (sockets, no client connected).
+RunResult serve_cluster(const Scenario &s, const ServeOptions &options);
+
+class HostPort;
+
+// The simulated cluster itself, for code that drives the simulation (SystemC): built at
+// construction (elaboration), with or without the workload's hosts.
+class Cluster {
+ public:
+  enum class Hosts {
+    kWorkload, // a sim::Host per node, sending the scenario's workload (run_cluster)
+    kNone,     // no hosts and no workload: the caller attaches its own (serve mode)
+  };
+  explicit Cluster(const Scenario &s, const ClusterOptions &options = ClusterOptions(), Hosts hosts = Hosts::kWorkload);
+  ~Cluster();
+  Cluster(const Cluster &) = delete;
+  Cluster &operator=(const Cluster &) = delete;
+
+  uint32_t nodes() const;
+  // What a host sees of node n's NIC (set_host_sink to receive).
+  HostPort &host_port(uint32_t n);
+  // Hosts::kWorkload: simulate until every message settled (and faults had time to show) or the
+  // duration, then finish(); the figures.
+  RunResult run();
+  // The figures of the run so far (simulated time now).
+  RunResult collect(double wall_seconds);
+  // Stop the simulation (NICs flush waveforms) and flush captures. Idempotent.
+  void finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // What broke, one line each ("" when nothing did): every posted message delivered exactly once
 // to exactly its receivers, byte-correct, and one aggregated ACK per message at its sender.
