@@ -822,3 +822,76 @@ TEST(PacketParsePrefix, WithoutChecksumVerificationOnlyHeadersAndSetAreRead) {
   EXPECT_EQ(prefix_parsed.payload_len, whole.payload_len);
   EXPECT_EQ(prefix_parsed.hdr.set_len, whole.hdr.set_len);
 }
+
+// ---- Packets without outer headers (build_packet / parse_packet) ---------------------------------
+// The Fanout part of a frame, parsed alone, gives the same header, set and payload; every
+// single-byte mutation of that part gives the same verdict from both parsers.
+TEST(PacketAlone, RoundTripsAndAgreesWithTheFrameParser) {
+  ReceiverSet set = set_of({3, 17, 200, 201, 202, 4000});
+  std::vector<uint8_t> payload = payload_bytes(700, 3);
+  FanoutHeader h = data_header(0, 700, true);
+  std::vector<uint8_t> pkt(kMaxPacketBytes);
+  uint32_t len = 0;
+  ASSERT_EQ(build_packet(h, set, payload.data(), (uint32_t)payload.size(), default_build_options(), pkt.data(),
+                         (uint32_t)pkt.size(), &len),
+            kOk);
+  pkt.resize(len);
+  Frame frame = build(h, set, payload, default_build_options());
+  ASSERT_EQ(frame.size(), kFanoutOffset + len);
+  EXPECT_TRUE(std::equal(pkt.begin(), pkt.end(), frame.begin() + kFanoutOffset));
+
+  PacketView view;
+  ReceiverSet got;
+  ASSERT_EQ(parse_packet(pkt.data(), len, view, &got), kOk);
+  EXPECT_TRUE(got == set);
+  EXPECT_EQ(view.set_offset, kFanoutHeaderBytes);
+  EXPECT_EQ(view.payload_offset, kFanoutHeaderBytes + view.hdr.set_len);
+  ASSERT_EQ(view.payload_len, payload.size());
+  EXPECT_TRUE(std::equal(payload.begin(), payload.end(), pkt.begin() + view.payload_offset));
+
+  ParseConfig cfg = default_parse_config();
+  cfg.verify_udp_checksum = false; // the frame's UDP checksum is 0 anyway: only Fanout checks differ
+  for (uint32_t off = 0; off < kFanoutHeaderBytes + view.hdr.set_len; off++) {
+    for (uint32_t bit = 0; bit < 8; bit++) {
+      Frame f = frame;
+      f[kFanoutOffset + off] ^= (uint8_t)(1u << bit);
+      std::vector<uint8_t> p(f.begin() + kFanoutOffset, f.end());
+      ParsedPacket fp;
+      PacketView pv;
+      int from_frame = parse_frame<kMaxSetRanges>(f.data(), (uint32_t)f.size(), cfg, fp, nullptr);
+      int from_packet = parse_packet<kMaxSetRanges>(p.data(), (uint32_t)p.size(), pv, nullptr);
+      EXPECT_EQ(from_frame, from_packet) << "byte " << off << " bit " << bit;
+    }
+  }
+}
+
+TEST(PacketAlone, LengthLimitsAndHeaderOnlyBuild) {
+  ReceiverSet set = set_of({5});
+  PacketView view;
+  std::vector<uint8_t> buf(kMaxPacketBytes + 1, 0);
+  EXPECT_EQ(parse_packet<kMaxSetRanges>(buf.data(), kFanoutHeaderBytes - 1, view, nullptr), kFanoutTruncated);
+  EXPECT_EQ(parse_packet<kMaxSetRanges>(buf.data(), kMaxPacketBytes + 1, view, nullptr), kFrameTooLong);
+
+  // The largest payload that fits one packet with a 2-byte list, and one byte more.
+  const uint32_t max_payload = kMaxPacketBytes - kFanoutHeaderBytes - 2;
+  FanoutHeader h = data_header(0, max_payload, true);
+  uint8_t header[kFanoutHeaderBytes + kMaxSetBytes];
+  uint32_t hl = 0;
+  ASSERT_EQ(build_packet_header(h, set, max_payload, default_build_options(), header, sizeof header, &hl), kOk);
+  EXPECT_EQ(hl, kFanoutHeaderBytes + 2);
+  EXPECT_EQ(build_packet_header(h, set, max_payload + 1, default_build_options(), header, sizeof header, &hl),
+            kFrameTooLong);
+  EXPECT_EQ(build_packet_header(h, set, 10, default_build_options(), header, kFanoutHeaderBytes + 1, &hl),
+            kFrameTooLong);
+
+  // Header-only build + payload appended = a valid packet.
+  std::vector<uint8_t> payload = payload_bytes(max_payload, 9);
+  ASSERT_EQ(build_packet_header(h, set, max_payload, default_build_options(), header, sizeof header, &hl), kOk);
+  std::vector<uint8_t> pkt(header, header + hl);
+  pkt.insert(pkt.end(), payload.begin(), payload.end());
+  ASSERT_EQ(pkt.size(), kMaxPacketBytes);
+  ReceiverSet got;
+  ASSERT_EQ(parse_packet(pkt.data(), (uint32_t)pkt.size(), view, &got), kOk);
+  EXPECT_EQ(view.payload_len, max_payload);
+  EXPECT_TRUE(got == set);
+}

@@ -4,6 +4,8 @@
 // malformed class (wire.hpp). build_frame computes the IPv4 header checksum, the IPv4 and UDP
 // lengths and, if asked, the UDP checksum (0 = none, as RFC 768 allows for IPv4: a node that
 // rewrites headers in flight sends 0; a receiver verifies any non-zero checksum).
+// build_packet / parse_packet do the same for the Fanout part alone (a UDP datagram's payload,
+// what a transport over the host's sockets sees), with the same rules (parse_fanout_part).
 //
 // C++14, synthesizable subset.
 #ifndef FANOUT_PROTO_PACKET_HPP
@@ -271,6 +273,53 @@ inline bool data_lengths_consistent(const FanoutHeader &h, uint32_t payload_len)
   return ((uint64_t)h.sequence + 1) * payload_len < (uint64_t)h.length;
 }
 
+// The Fanout part of a packet: fo[0..fo_len) holds the Fanout header, the set body and the payload
+// (in a frame: the UDP payload; fo_len >= kFanoutHeaderBytes). Checks in the order of
+// docs/protocol.md section 8 from the version on; reads the header and the set body, never the
+// payload. Shared by parse_frame and parse_packet so the rules are written once.
+template <uint32_t M>
+int parse_fanout_part(const uint8_t *fo, uint32_t fo_len, FanoutHeader &hdr, uint32_t *payload_len,
+                      BasicReceiverSet<M> *set) {
+  FanoutHeader h = read_fanout_header(fo);
+  if (h.version != kProtocolVersion) return kBadVersion;
+  if (h.type < kTypeData || h.type > kTypeProbe) return kBadType;
+  if (h.set_encoding > kSetBitmap) return kBadSetEncoding;
+  uint32_t after_header = fo_len - kFanoutHeaderBytes;
+  if (h.set_len > kMaxSetBytes) return kSetTooLarge;
+  if (h.set_len > after_header) return kSetTruncated;
+  bool needs_set = h.type == kTypeData || h.type == kTypeNack;
+  if (h.type == kTypeProbe && h.set_encoding != kSetNone) return kBadSetEncoding;
+  if (needs_set && h.set_encoding == kSetNone) return kBadSetEncoding;
+  if (h.set_encoding == kSetNone && h.set_len != 0) return kBadSetEncoding;
+
+  uint32_t plen = after_header - h.set_len;
+  if (h.type == kTypeData) {
+    if (!data_lengths_consistent(h, plen)) return kLengthMismatch;
+  } else if (plen != 0) {
+    return kLengthMismatch; // feedback and probes carry no payload
+  } else if (h.type == kTypeProbe && h.length != 0) {
+    return kLengthMismatch;
+  }
+
+  if (h.set_encoding != kSetNone) {
+    // Validate even when the caller does not want the set (a bounded scratch set would be as large
+    // as the body allows, so decode into the caller's set or a default-capacity one).
+    if (set) {
+      int e = decode_set((SetEncoding)h.set_encoding, fo + kFanoutHeaderBytes, h.set_len, *set);
+      if (e != kOk) return e;
+    } else {
+      ReceiverSet scratch;
+      int e = decode_set((SetEncoding)h.set_encoding, fo + kFanoutHeaderBytes, h.set_len, scratch);
+      if (e != kOk) return e;
+    }
+  } else if (set) {
+    set->clear();
+  }
+  hdr = h;
+  *payload_len = plen;
+  return kOk;
+}
+
 // Parse and validate frame[0..len). On kOk, out is filled and, if set is non-null, the receiver
 // set is decoded into it. On kNotFanout the frame belongs to the host stack. Any other code is a
 // malformed Fanout packet: drop it and count the code.
@@ -315,41 +364,10 @@ int parse_frame(const uint8_t *frame, uint32_t len, const ParseConfig &cfg, Pars
   }
   if (udp_len < kUdpHeaderBytes + kFanoutHeaderBytes) return kFanoutTruncated;
 
-  FanoutHeader h = read_fanout_header(frame + kFanoutOffset);
-  if (h.version != kProtocolVersion) return kBadVersion;
-  if (h.type < kTypeData || h.type > kTypeProbe) return kBadType;
-  if (h.set_encoding > kSetBitmap) return kBadSetEncoding;
-  uint32_t after_header = udp_len - kUdpHeaderBytes - kFanoutHeaderBytes;
-  if (h.set_len > kMaxSetBytes) return kSetTooLarge;
-  if (h.set_len > after_header) return kSetTruncated;
-  bool needs_set = h.type == kTypeData || h.type == kTypeNack;
-  if (h.type == kTypeProbe && h.set_encoding != kSetNone) return kBadSetEncoding;
-  if (needs_set && h.set_encoding == kSetNone) return kBadSetEncoding;
-  if (h.set_encoding == kSetNone && h.set_len != 0) return kBadSetEncoding;
-
-  uint32_t payload_len = after_header - h.set_len;
-  if (h.type == kTypeData) {
-    if (!data_lengths_consistent(h, payload_len)) return kLengthMismatch;
-  } else if (payload_len != 0) {
-    return kLengthMismatch; // feedback and probes carry no payload
-  } else if (h.type == kTypeProbe && h.length != 0) {
-    return kLengthMismatch;
-  }
-
-  if (h.set_encoding != kSetNone) {
-    // Validate even when the caller does not want the set (a bounded scratch set would be as large
-    // as the body allows, so decode into the caller's set or a default-capacity one).
-    if (set) {
-      int e = decode_set((SetEncoding)h.set_encoding, frame + kSetOffset, h.set_len, *set);
-      if (e != kOk) return e;
-    } else {
-      ReceiverSet scratch;
-      int e = decode_set((SetEncoding)h.set_encoding, frame + kSetOffset, h.set_len, scratch);
-      if (e != kOk) return e;
-    }
-  } else if (set) {
-    set->clear();
-  }
+  FanoutHeader h;
+  uint32_t payload_len = 0;
+  int e = parse_fanout_part(frame + kFanoutOffset, udp_len - kUdpHeaderBytes, h, &payload_len, set);
+  if (e != kOk) return e;
 
   out.hdr = h;
   for (uint32_t i = 0; i < 6; i++) {
@@ -363,6 +381,76 @@ int parse_frame(const uint8_t *frame, uint32_t len, const ParseConfig &cfg, Pars
   out.udp_dst_port = load_be16(udp + 2);
   out.set_offset = kSetOffset;
   out.payload_offset = kSetOffset + h.set_len;
+  out.payload_len = payload_len;
+  return kOk;
+}
+
+// ---- Packets: the Fanout part alone ------------------------------------------------------------
+// A transport that carries Fanout in UDP datagrams through the host's socket API (the driver's
+// udp backend) sends and receives only the UDP payload: Fanout header, receiver set, payload.
+// The same rules apply as to a frame; a packet is limited to what one frame can carry.
+static const uint32_t kMaxPacketBytes = kMaxFrameBytes - kFanoutOffset; // 8,972
+
+// Offsets relative to the packet's first byte (the Fanout header).
+struct PacketView {
+  FanoutHeader hdr;
+  uint32_t set_offset;     // always kFanoutHeaderBytes
+  uint32_t payload_offset; // kFanoutHeaderBytes + set length
+  uint32_t payload_len;
+};
+
+// Write the Fanout header and the set body; the caller places payload_len payload bytes right
+// after them (a copy, or gather I/O). h.set_encoding and h.set_len are filled in from set.
+// Returns kOk and *header_len (22 + set body), or kSetTooLarge (set body over kMaxSetBytes),
+// kFrameTooLong (header + set + payload over kMaxPacketBytes, or header + set over cap),
+// kBadSetEncoding, kSetEmpty.
+template <uint32_t M>
+int build_packet_header(FanoutHeader h, const BasicReceiverSet<M> &set, uint32_t payload_len, const BuildOptions &opt,
+                        uint8_t *out, uint32_t cap, uint32_t *header_len) {
+  *header_len = 0;
+  SetEncoding enc = opt.encoding;
+  if (enc == kSetNone && !set.empty()) enc = choose_encoding(set);
+  uint32_t set_bytes = enc == kSetNone ? 0 : set_cost(set).bytes(enc);
+  if (set_bytes > kMaxSetBytes) return kSetTooLarge;
+  uint32_t len = kFanoutHeaderBytes + set_bytes;
+  if (payload_len > kMaxPacketBytes || len + payload_len > kMaxPacketBytes || len > cap) return kFrameTooLong;
+  uint32_t written = 0;
+  int err = encode_set(set, enc, out + kFanoutHeaderBytes, cap - kFanoutHeaderBytes, &written);
+  if (err != kOk) return err;
+  h.set_encoding = (uint8_t)enc;
+  h.set_len = (uint16_t)written;
+  write_fanout_header(h, out);
+  *header_len = kFanoutHeaderBytes + written;
+  return kOk;
+}
+
+// The whole packet into out[0..cap): header, set and a copy of the payload.
+template <uint32_t M>
+int build_packet(const FanoutHeader &h, const BasicReceiverSet<M> &set, const uint8_t *payload, uint32_t payload_len,
+                 const BuildOptions &opt, uint8_t *out, uint32_t cap, uint32_t *packet_len) {
+  *packet_len = 0;
+  uint32_t hl = 0;
+  int err = build_packet_header(h, set, payload_len, opt, out, cap, &hl);
+  if (err != kOk) return err;
+  if (payload_len > cap - hl) return kFrameTooLong;
+  for (uint32_t i = 0; i < payload_len; i++) out[hl + i] = payload[i];
+  *packet_len = hl + payload_len;
+  return kOk;
+}
+
+// Parse and validate packet[0..len). kFrameTooLong over kMaxPacketBytes, kFanoutTruncated under
+// kFanoutHeaderBytes, then the frame's Fanout checks in the same order (parse_fanout_part).
+// Every byte of the packet is covered by the rules: there is no padding to skip.
+template <uint32_t M> int parse_packet(const uint8_t *packet, uint32_t len, PacketView &out, BasicReceiverSet<M> *set) {
+  if (len > kMaxPacketBytes) return kFrameTooLong;
+  if (len < kFanoutHeaderBytes) return kFanoutTruncated;
+  FanoutHeader h;
+  uint32_t payload_len = 0;
+  int e = parse_fanout_part(packet, len, h, &payload_len, set);
+  if (e != kOk) return e;
+  out.hdr = h;
+  out.set_offset = kFanoutHeaderBytes;
+  out.payload_offset = kFanoutHeaderBytes + h.set_len;
   out.payload_len = payload_len;
   return kOk;
 }

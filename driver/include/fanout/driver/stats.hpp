@@ -1,0 +1,69 @@
+// A device's counters (Device::stats): what was measured, one list for the struct, the names and
+// the docs. Counters only grow while the device is open.
+#pragma once
+
+#include <cstdint>
+
+namespace fanout::driver {
+
+// X(name, description)
+#define FANOUT_DRIVER_STATS(X)                                                                                         \
+  /* sender */                                                                                                         \
+  X(messages_posted, "send work requests the transport started")                                                       \
+  X(messages_succeeded, "sends completed with every receiver acknowledging")                                           \
+  X(messages_partial, "sends completed with partial failure")                                                          \
+  X(receivers_failed, "receivers named in partial failures")                                                           \
+  X(data_packets_sent, "packets of messages sent the first time (each as one copy per chunk head)")                    \
+  X(data_copies_sent, "datagrams of first transmissions")                                                              \
+  X(payload_bytes_sent, "payload bytes of first-transmission datagrams")                                               \
+  X(retx_packets_sent, "packets retransmitted after a NACK")                                                           \
+  X(retx_copies_sent, "datagrams of retransmissions after a NACK")                                                     \
+  X(probes_sent, "probe datagrams: last sent packet with ACK_REQ to lagging receivers (timeouts, silent reports)")     \
+  X(acks_received, "ACKs that reached this node as the message's sender")                                              \
+  X(nacks_received, "NACKs that reached this node as the message's sender")                                            \
+  X(silent_reports_received, "NACKs with SILENT (a relay's child did not answer) at the sender")                       \
+  X(feedback_unknown_message, "feedback for a message this sender does not know (finished or never sent)")             \
+  X(replans, "first-transmission plans rebuilt without failed receivers")                                              \
+  /* receiver */                                                                                                       \
+  X(data_packets_received, "DATA packets naming this node (delivered or duplicate)")                                   \
+  X(retx_packets_received, "of which carried RETX (retransmissions and probes)")                                       \
+  X(probes_received, "of which were probes (RETX with ACK_REQ: the sender asks where this node stands)")               \
+  X(duplicate_packets, "DATA packets already held (dropped, exactly-once delivery)")                                   \
+  X(retx_duplicates, "of which retransmissions after a NACK (RETX without ACK_REQ): sent to a receiver that had them") \
+  X(duplicates_of_completed, "DATA packets of messages already completed (re-acknowledged)")                           \
+  X(messages_received, "messages delivered into a receive buffer")                                                     \
+  X(rnr_drops, "DATA packets of a new message dropped: no receive buffer posted")                                      \
+  X(buffer_too_small, "receive buffers completed with kBufferTooSmall")                                                \
+  X(inconsistent_packets, "DATA packets whose length or packet count disagree with their message")                     \
+  X(acks_sent, "ACKs this node created (own receipt, aggregates, passed-through)")                                     \
+  X(nacks_sent, "NACKs this node created or forwarded")                                                                \
+  /* relay (tree mode) */                                                                                              \
+  X(copies_forwarded, "DATA copies this node relayed to its chunk heads")                                              \
+  X(hops_exhausted, "DATA packets with receivers left but hops-left 0 (not forwarded)")                                \
+  X(agg_acks_merged, "children's ACKs merged by this node's aggregator")                                               \
+  X(agg_acks_emitted, "aggregated ACKs sent upstream")                                                                 \
+  X(agg_acks_passed, "ACKs passed through unchanged (unarmed message or unknown child)")                               \
+  X(agg_nacks_forwarded, "NACKs forwarded upstream")                                                                   \
+  X(agg_nacks_suppressed, "NACKs suppressed as repeats")                                                               \
+  X(agg_silent_reported, "children reported silent upstream")                                                          \
+  X(agg_arm_overflow, "messages not armed: aggregator table full (their ACKs pass through)")                           \
+  /* I/O */                                                                                                            \
+  X(datagrams_sent, "datagrams handed to the backend and accepted")                                                    \
+  X(datagrams_received, "datagrams the backend received")                                                              \
+  X(send_errors, "datagrams the backend failed to send")                                                               \
+  X(socket_drops, "datagrams the kernel dropped before this node read them (receive buffer full; udp: SO_RXQ_OVFL)")   \
+  X(unroutable, "packets for a node id without an address (dropped)")                                                  \
+  X(malformed, "datagrams dropped as malformed (by reason in malformed_by_reason)")                                    \
+  X(not_for_us, "valid PROBE packets or feedback for messages of other senders (dropped)")
+
+// Reasons are proto::ParseError codes (proto::error_name gives their names).
+inline constexpr int kMalformedReasons = 32;
+
+struct DeviceStats {
+#define FANOUT_DRIVER_STATS_FIELD(name, doc) uint64_t name = 0;
+  FANOUT_DRIVER_STATS(FANOUT_DRIVER_STATS_FIELD)
+#undef FANOUT_DRIVER_STATS_FIELD
+  uint64_t malformed_by_reason[kMalformedReasons] = {};
+};
+
+} // namespace fanout::driver

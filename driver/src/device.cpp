@@ -1,0 +1,602 @@
+// Device: URI and cluster file, the queues between the application and the progress thread, the
+// progress thread itself (backend + transport), memory registration (device.hpp).
+#include "fanout/driver/device.hpp"
+
+#include "backend.hpp"
+#include "counters.hpp"
+#include "spsc_ring.hpp"
+#include "transport/transport.hpp"
+#include "udp/udp_backend.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace fanout::driver {
+
+static_assert(sizeof(Completion) == 48, "Completion is plain data of a fixed size");
+
+namespace {
+
+uint64_t now_us() {
+  return (uint64_t)std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void efd_signal(int fd) {
+  uint64_t one = 1;
+  ssize_t r;
+  do {
+    r = ::write(fd, &one, sizeof one);
+  } while (r < 0 && errno == EINTR);
+}
+
+void efd_clear(int fd) {
+  uint64_t v;
+  ssize_t r;
+  do {
+    r = ::read(fd, &v, sizeof v);
+  } while (r < 0 && errno == EINTR);
+}
+
+// The registry MemoryRegion handles point at; it outlives the device while regions exist.
+struct Registry {
+  std::mutex mu;
+  Backend *backend = nullptr; // null once the device closed
+};
+
+struct SendWr {
+  uint64_t wr_id = 0;
+  const uint8_t *data = nullptr;
+  uint32_t length = 0;
+  uint32_t flags = 0;
+  std::vector<NodeId> receivers; // ascending; keeps its capacity in the ring slot
+};
+
+struct RecvWr {
+  uint64_t wr_id = 0;
+  uint8_t *buf = nullptr;
+  uint64_t capacity = 0;
+};
+
+constexpr uint32_t kRxBatch = UdpBackend::kBatch;
+constexpr size_t kFailedListsKept = 64;
+
+} // namespace
+
+struct Device::Impl final : transport::CompletionSink {
+  ClusterConfig cluster;
+  NodeId self = 0;
+  DeviceOptions options;
+  std::unique_ptr<Backend> backend;
+  std::shared_ptr<Registry> registry = std::make_shared<Registry>();
+  Counters counters;
+  transport::Config tcfg;
+  std::unique_ptr<transport::Transport> transport;
+  std::vector<uint8_t> known; // by node id: listed in the cluster file
+
+  SpscRing<SendWr> sq;
+  SpscRing<RecvWr> rq;
+  SpscRing<Completion> cq;
+  std::atomic<uint32_t> sq_outstanding{0};
+  std::atomic<uint32_t> rq_outstanding{0};
+  int doorbell = -1; // posts -> progress thread
+  int cq_fd = -1;    // progress thread -> application
+  std::atomic<bool> sleeping{false};
+  std::atomic<uint64_t> posts{0};
+  std::atomic<bool> cq_signaled{false};
+  std::atomic<bool> stop{false};
+  std::atomic<bool> closed{false};
+  std::mutex close_mu;
+  std::thread progress;
+  DeviceStats backend_stats; // the backend's counters once it is closed
+  const char *backend_name = "";
+
+  char send_error[192] = "";
+  char recv_error[192] = "";
+  std::vector<NodeId> sorted; // post_send's scratch (send thread only)
+
+  mutable std::mutex failed_mu;
+  std::deque<std::pair<uint32_t, std::vector<NodeId>>> failed_lists;
+
+  Impl(const DeviceOptions &o)
+      : options(o), sq(o.send_queue_depth), rq(o.recv_queue_depth), cq(o.send_queue_depth + o.recv_queue_depth) {}
+
+  ~Impl() {
+    if (doorbell >= 0) ::close(doorbell);
+    if (cq_fd >= 0) ::close(cq_fd);
+  }
+
+  // ---- CompletionSink (progress thread) ----
+  void complete(const Completion &c) override {
+    Completion *slot = cq.producer_slot();
+    // Never null: each outstanding work request owns a slot (depth = send + receive depths).
+    if (!slot) return;
+    *slot = c;
+    cq.commit();
+    if (!cq_signaled.exchange(true)) efd_signal(cq_fd);
+  }
+  void keep_failed_list(uint32_t message_id, const std::vector<NodeId> &ids) override {
+    std::lock_guard<std::mutex> lock(failed_mu);
+    if (failed_lists.size() >= kFailedListsKept) failed_lists.pop_front();
+    failed_lists.emplace_back(message_id, ids);
+  }
+
+  // ---- Progress thread ----
+  void run() {
+    std::vector<RxPacket> rx(kRxBatch);
+    while (!stop.load(std::memory_order_acquire)) {
+      bool busy = drain_posts();
+      uint32_t n = backend->receive(rx.data(), kRxBatch);
+      uint64_t now = now_us();
+      for (uint32_t i = 0; i < n; i++) transport->on_packet(rx[i].data, rx[i].len, now);
+      busy = busy || n > 0;
+      transport->on_timers(now);
+      if (transport->pump(now)) busy = true;
+      backend->flush(); // before the next receive(): relayed copies point into its buffers
+      if (!busy) sleep_until(transport->next_deadline()); // no spinning: it costs more than it saves on 2 cores
+    }
+    // Closing: everything still queued or in flight completes with kCancelled.
+    drain_posts();
+    transport->cancel_all();
+    backend->flush();
+  }
+
+  bool drain_posts() {
+    bool any = false;
+    uint64_t now = now_us();
+    while (SendWr *w = sq.consumer_slot()) {
+      transport::SendRequest r;
+      r.wr_id = w->wr_id;
+      r.data = w->data;
+      r.length = w->length;
+      r.flags = w->flags;
+      r.receivers = w->receivers.data();
+      r.count = (uint32_t)w->receivers.size();
+      transport->post_send(r, now); // copies the receivers
+      sq.release();
+      any = true;
+    }
+    while (RecvWr *w = rq.consumer_slot()) {
+      transport->post_recv(transport::RecvRequest{w->wr_id, w->buf, w->capacity});
+      rq.release();
+      any = true;
+    }
+    return any;
+  }
+
+  void sleep_until(uint64_t deadline) {
+    int rxfd = backend->rx_fd();
+    if (rxfd < 0) return; // a polled backend never sleeps
+    // Dekker with the posting threads (ring_doorbell): either they see `sleeping` and ring, or
+    // this load of `posts` sees their post and the rings hold it.
+    sleeping.store(true);
+    (void)posts.load();
+    if (!sq.empty() || !rq.empty() || stop.load()) {
+      sleeping.store(false);
+      return;
+    }
+    pollfd fds[2] = {{rxfd, POLLIN, 0}, {doorbell, POLLIN, 0}};
+    uint64_t now = now_us();
+    timespec ts{};
+    timespec *tp = nullptr;
+    if (deadline != UINT64_MAX) {
+      uint64_t wait = deadline > now ? deadline - now : 0;
+      ts.tv_sec = (time_t)(wait / 1000000);
+      ts.tv_nsec = (long)(wait % 1000000) * 1000;
+      tp = &ts;
+    }
+    ::ppoll(fds, 2, tp, nullptr);
+    sleeping.store(false);
+    if (fds[1].revents & POLLIN) efd_clear(doorbell);
+  }
+
+  void ring_doorbell() {
+    posts.fetch_add(1); // seq_cst: ordered before the load of `sleeping` (no fence: TSan-friendly)
+    if (sleeping.load()) efd_signal(doorbell);
+  }
+
+  void close() {
+    std::lock_guard<std::mutex> lock(close_mu);
+    if (closed.exchange(true)) return;
+    stop.store(true, std::memory_order_release);
+    if (doorbell >= 0) efd_signal(doorbell);
+    if (progress.joinable()) progress.join();
+    {
+      std::lock_guard<std::mutex> rl(registry->mu);
+      registry->backend = nullptr;
+      backend->add_stats(backend_stats); // its counters outlive it
+    }
+    backend.reset(); // closes the socket
+  }
+};
+
+namespace {
+
+void set_error(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void set_error(char *buf, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, 192, fmt, ap);
+  va_end(ap);
+}
+
+OpenResult fail(Status s, std::string message) {
+  OpenResult r;
+  r.status = s;
+  r.message = std::move(message);
+  return r;
+}
+
+} // namespace
+
+// ---- open / close ----------------------------------------------------------------------------------
+
+Device::Device(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Device::~Device() {
+  close();
+}
+
+void Device::close() {
+  impl_->close();
+}
+
+OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
+  size_t colon = uri.find(':');
+  if (colon == std::string::npos || colon == 0)
+    return fail(Status::kBadUri, "'" + uri + "': a device URI is <backend>:<argument>, e.g. udp:cluster.yaml?node=0");
+  std::string scheme = uri.substr(0, colon);
+  std::string rest = uri.substr(colon + 1);
+  if (scheme == "sim" || scheme == "dpdk" || scheme == "xrt") {
+    return fail(Status::kNotAvailable,
+                "'" + uri + "': the " + scheme + " backend is not built into this libfanout yet (available: udp)");
+  }
+  if (scheme != "udp")
+    return fail(Status::kBadUri, "'" + uri + "': unknown backend '" + scheme + "' (udp; reserved: sim, dpdk, xrt)");
+  if (rest.rfind("//", 0) == 0) rest = rest.substr(2);
+  std::string path = rest, query;
+  size_t q = rest.find('?');
+  if (q != std::string::npos) {
+    path = rest.substr(0, q);
+    query = rest.substr(q + 1);
+  }
+  if (path.empty()) return fail(Status::kBadUri, "'" + uri + "': udp:<cluster file> needs a file name");
+  bool have_node = false;
+  NodeId node = 0;
+  size_t pos = 0;
+  while (pos < query.size()) {
+    size_t amp = query.find('&', pos);
+    std::string kv = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    pos = amp == std::string::npos ? query.size() : amp + 1;
+    size_t eq = kv.find('=');
+    std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    if (k != "node") return fail(Status::kBadUri, "'" + uri + "': unknown parameter '" + k + "' (known: node)");
+    if (v.empty() || v.size() > 5 || v.find_first_not_of("0123456789") != std::string::npos || std::stoul(v) > 65535)
+      return fail(Status::kBadUri, "'" + uri + "': node must be a node id 0..65535 (got '" + v + "')");
+    node = (NodeId)std::stoul(v);
+    have_node = true;
+  }
+  if (options.send_queue_depth == 0 || options.recv_queue_depth == 0 || options.send_queue_depth > (1u << 20) ||
+      options.recv_queue_depth > (1u << 20))
+    return fail(Status::kInvalidArgument, "queue depths must be 1..1048576");
+
+  auto impl = std::make_unique<Impl>(options);
+  std::string error;
+  if (!load_cluster_file(path, &impl->cluster, &error)) return fail(Status::kBadConfig, error);
+  ClusterConfig &c = impl->cluster;
+  if (!have_node && !c.has_self)
+    return fail(Status::kBadConfig,
+                path + ": self: missing: name this node in the file (self: <id>) or in the URI (?node=<id>)");
+  impl->self = have_node ? node : c.self;
+  if (!c.find(impl->self))
+    return fail(Status::kBadConfig, path + ": nodes: node " + std::to_string(impl->self) + " (this node" +
+                                        (have_node ? ", from ?node=" : ", from self") + ") is not listed");
+  std::unique_ptr<UdpBackend> udp;
+  Status s = UdpBackend::open(c, impl->self, &udp, &error);
+  if (s != Status::kOk) return fail(s, error);
+  impl->backend = std::move(udp);
+  impl->backend_name = impl->backend->name();
+  impl->registry->backend = impl->backend.get();
+  impl->known.assign(65536, 0);
+  for (const NodeAddress &n : c.nodes) impl->known[n.id] = 1;
+
+  impl->tcfg.self = impl->self;
+  impl->tcfg.opt = c.transport;
+  impl->tcfg.max_packet = impl->backend->max_packet_bytes();
+  impl->tcfg.caps = impl->backend->caps();
+  // Message ids start at random, so a restarted node does not reuse ids its peers still remember.
+  std::random_device rd;
+  uint32_t first_id = rd();
+  impl->transport = std::make_unique<transport::Transport>(impl->tcfg, *impl->backend, *impl, impl->counters, first_id);
+  impl->doorbell = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  impl->cq_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (impl->doorbell < 0 || impl->cq_fd < 0) return fail(Status::kIoError, std::string("eventfd: ") + strerror(errno));
+  impl->sorted.reserve(64);
+  Impl *raw = impl.get();
+  impl->progress = std::thread([raw] { raw->run(); });
+  OpenResult r;
+  r.device.reset(new Device(std::move(impl)));
+  return r;
+}
+
+// ---- Posts (application threads) ------------------------------------------------------------------
+
+Status Device::post_send(Receivers receivers, const void *buf, uint64_t length, uint64_t wr_id, uint32_t flags) {
+  Impl &d = *impl_;
+  if (d.closed.load(std::memory_order_acquire)) {
+    set_error(d.send_error, "the device is closed");
+    return Status::kClosed;
+  }
+  if (length > d.cluster.transport.max_message_bytes) {
+    set_error(d.send_error, "message of %llu bytes: longer than transport.max_message_bytes = %llu",
+              (unsigned long long)length, (unsigned long long)d.cluster.transport.max_message_bytes);
+    return Status::kMessageTooLarge;
+  }
+  if (!buf && length > 0) {
+    set_error(d.send_error, "null buffer with a length of %llu bytes", (unsigned long long)length);
+    return Status::kInvalidArgument;
+  }
+  if (flags & ~kSendFlagsMask) {
+    set_error(d.send_error, "unknown flags 0x%x", flags & ~kSendFlagsMask);
+    return Status::kInvalidArgument;
+  }
+  if (receivers.size() == 0) {
+    set_error(d.send_error, "an empty receiver set");
+    return Status::kInvalidArgument;
+  }
+  if (receivers.size() > 65535) {
+    set_error(d.send_error, "%zu receivers: more than there are node ids besides this one", receivers.size());
+    return Status::kInvalidArgument;
+  }
+  d.sorted.assign(receivers.begin(), receivers.end());
+  std::sort(d.sorted.begin(), d.sorted.end());
+  for (size_t i = 0; i < d.sorted.size(); i++) {
+    NodeId id = d.sorted[i];
+    if (!d.known[id]) {
+      set_error(d.send_error, "receiver %u is not in the cluster file", (unsigned)id);
+      return Status::kUnknownNode;
+    }
+    if (id == d.self) {
+      set_error(d.send_error, "receiver %u is this node: a sender does not receive its own message", (unsigned)id);
+      return Status::kInvalidArgument;
+    }
+    if (i > 0 && d.sorted[i - 1] == id) {
+      set_error(d.send_error, "receiver %u is named twice", (unsigned)id);
+      return Status::kInvalidArgument;
+    }
+  }
+  if (d.sq_outstanding.load(std::memory_order_acquire) >= d.options.send_queue_depth) {
+    set_error(d.send_error, "the send queue holds %u outstanding sends (its depth): poll completions first",
+              d.options.send_queue_depth);
+    return Status::kQueueFull;
+  }
+  SendWr *w = d.sq.producer_slot(); // never null: outstanding < depth <= ring size
+  w->wr_id = wr_id;
+  w->data = static_cast<const uint8_t *>(buf);
+  w->length = (uint32_t)length;
+  w->flags = flags;
+  w->receivers.swap(d.sorted); // the slot's old vector becomes the next scratch
+  d.sq_outstanding.fetch_add(1, std::memory_order_acq_rel);
+  d.sq.commit();
+  d.ring_doorbell();
+  return Status::kOk;
+}
+
+Status Device::post_send(Receivers receivers, const MemoryRegion &region, uint64_t offset, uint64_t length,
+                         uint64_t wr_id, uint32_t flags) {
+  if (region.state_.get() != impl_->registry.get()) {
+    set_error(impl_->send_error, "the region is not registered with this device");
+    return Status::kBadRegion;
+  }
+  if (offset > region.length_ || length > region.length_ - offset) {
+    set_error(impl_->send_error, "bytes [%llu, %llu) are outside the region of %llu bytes", (unsigned long long)offset,
+              (unsigned long long)(offset + length), (unsigned long long)region.length_);
+    return Status::kBadRegion;
+  }
+  return post_send(receivers, region.addr_ + offset, length, wr_id, flags);
+}
+
+Status Device::post_recv(void *buf, uint64_t capacity, uint64_t wr_id) {
+  Impl &d = *impl_;
+  if (d.closed.load(std::memory_order_acquire)) {
+    set_error(d.recv_error, "the device is closed");
+    return Status::kClosed;
+  }
+  if (!buf && capacity > 0) {
+    set_error(d.recv_error, "null buffer with a capacity of %llu bytes", (unsigned long long)capacity);
+    return Status::kInvalidArgument;
+  }
+  if (d.rq_outstanding.load(std::memory_order_acquire) >= d.options.recv_queue_depth) {
+    set_error(d.recv_error, "the receive queue holds %u outstanding buffers (its depth): poll completions first",
+              d.options.recv_queue_depth);
+    return Status::kQueueFull;
+  }
+  RecvWr *w = d.rq.producer_slot();
+  w->wr_id = wr_id;
+  w->buf = static_cast<uint8_t *>(buf);
+  w->capacity = capacity;
+  d.rq_outstanding.fetch_add(1, std::memory_order_acq_rel);
+  d.rq.commit();
+  d.ring_doorbell();
+  return Status::kOk;
+}
+
+Status Device::post_recv(const MemoryRegion &region, uint64_t offset, uint64_t capacity, uint64_t wr_id) {
+  if (region.state_.get() != impl_->registry.get()) {
+    set_error(impl_->recv_error, "the region is not registered with this device");
+    return Status::kBadRegion;
+  }
+  if (offset > region.length_ || capacity > region.length_ - offset) {
+    set_error(impl_->recv_error, "bytes [%llu, %llu) are outside the region of %llu bytes", (unsigned long long)offset,
+              (unsigned long long)(offset + capacity), (unsigned long long)region.length_);
+    return Status::kBadRegion;
+  }
+  return post_recv(region.addr_ + offset, capacity, wr_id);
+}
+
+// ---- Completions -----------------------------------------------------------------------------------
+
+int Device::poll(Completion *out, int max) {
+  Impl &d = *impl_;
+  int n = 0;
+  while (n < max) {
+    Completion *c = d.cq.consumer_slot();
+    if (!c) break;
+    out[n] = *c;
+    d.cq.release();
+    (out[n].opcode == Opcode::kSend ? d.sq_outstanding : d.rq_outstanding).fetch_sub(1, std::memory_order_acq_rel);
+    n++;
+  }
+  // Empty now: clear the eventfd, then look again (a completion pushed meanwhile re-signals).
+  // exchange, not store: reading the progress thread's exchange(true) orders its push before our
+  // second look at the ring.
+  if (d.cq.empty() && d.cq_signaled.load() && d.cq_signaled.exchange(false)) {
+    efd_clear(d.cq_fd);
+    if (!d.cq.empty() && !d.cq_signaled.exchange(true)) efd_signal(d.cq_fd);
+  }
+  return n;
+}
+
+Status Device::wait(int timeout_ms) {
+  Impl &d = *impl_;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
+  for (;;) {
+    if (!d.cq.empty()) return Status::kOk;
+    int left = -1;
+    if (timeout_ms >= 0) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (ms.count() < 0) return Status::kTimeout;
+      left = (int)ms.count() + 1;
+    }
+    pollfd p{d.cq_fd, POLLIN, 0};
+    int r = ::poll(&p, 1, left);
+    if (r == 0 && timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline)
+      return d.cq.empty() ? Status::kTimeout : Status::kOk;
+    if (r > 0 && d.cq.empty()) efd_clear(d.cq_fd); // a stale signal: clear it and wait on
+  }
+}
+
+int Device::completion_fd() const {
+  return impl_->cq_fd;
+}
+
+const char *Device::last_send_error() const {
+  return impl_->send_error;
+}
+
+const char *Device::last_recv_error() const {
+  return impl_->recv_error;
+}
+
+// ---- Memory ----------------------------------------------------------------------------------------
+
+Status Device::register_memory(void *addr, uint64_t length, MemoryRegion *out) {
+  if (!out || (!addr && length > 0)) return Status::kInvalidArgument;
+  std::shared_ptr<Registry> reg = impl_->registry;
+  std::lock_guard<std::mutex> lock(reg->mu);
+  if (!reg->backend) return Status::kClosed;
+  uint64_t handle = 0;
+  Status s = reg->backend->register_memory(addr, length, &handle);
+  if (s != Status::kOk) return s;
+  MemoryRegion r;
+  r.state_ = std::static_pointer_cast<void>(reg);
+  r.addr_ = static_cast<uint8_t *>(addr);
+  r.length_ = length;
+  r.handle_ = handle;
+  *out = std::move(r);
+  return Status::kOk;
+}
+
+MemoryRegion::MemoryRegion(MemoryRegion &&other) noexcept
+    : state_(std::move(other.state_)), addr_(other.addr_), length_(other.length_), handle_(other.handle_) {
+  other.addr_ = nullptr;
+  other.length_ = 0;
+}
+
+MemoryRegion &MemoryRegion::operator=(MemoryRegion &&other) noexcept {
+  if (this != &other) {
+    MemoryRegion old(std::move(*this)); // deregistered at the end of this scope
+    state_ = std::move(other.state_);
+    addr_ = other.addr_;
+    length_ = other.length_;
+    handle_ = other.handle_;
+    other.addr_ = nullptr;
+    other.length_ = 0;
+  }
+  return *this;
+}
+
+MemoryRegion::~MemoryRegion() {
+  if (!state_) return;
+  Registry *reg = static_cast<Registry *>(state_.get());
+  std::lock_guard<std::mutex> lock(reg->mu);
+  if (reg->backend) reg->backend->deregister_memory(handle_);
+}
+
+// ---- Information -----------------------------------------------------------------------------------
+
+NodeId Device::node_id() const {
+  return impl_->self;
+}
+
+const ClusterConfig &Device::cluster() const {
+  return impl_->cluster;
+}
+
+const char *Device::backend_name() const {
+  return impl_->backend_name;
+}
+
+uint32_t Device::packet_payload(Receivers receivers) const {
+  std::vector<NodeId> ids(receivers.begin(), receivers.end());
+  std::sort(ids.begin(), ids.end());
+  for (size_t i = 0; i < ids.size(); i++)
+    if (!impl_->known[ids[i]] || ids[i] == impl_->self || (i > 0 && ids[i] == ids[i - 1])) return 0;
+  transport::Planner planner(impl_->tcfg); // its own scratch: the progress thread's is busy
+  return planner.payload_for(ids, false);
+}
+
+DeviceStats Device::stats() const {
+  DeviceStats s;
+  impl_->counters.add_to(s);
+  std::lock_guard<std::mutex> lock(impl_->registry->mu);
+  if (impl_->registry->backend) {
+    impl_->registry->backend->add_stats(s);
+  } else {
+    const DeviceStats &b = impl_->backend_stats;
+    s.datagrams_sent += b.datagrams_sent;
+    s.datagrams_received += b.datagrams_received;
+    s.send_errors += b.send_errors;
+    s.socket_drops += b.socket_drops;
+    s.unroutable += b.unroutable;
+    s.malformed += b.malformed;
+    for (int i = 0; i < kMalformedReasons; i++) s.malformed_by_reason[i] += b.malformed_by_reason[i];
+  }
+  return s;
+}
+
+Status Device::failed_receivers(uint32_t message_id, std::vector<NodeId> *out) const {
+  std::lock_guard<std::mutex> lock(impl_->failed_mu);
+  for (const auto &kv : impl_->failed_lists) {
+    if (kv.first == message_id) {
+      *out = kv.second;
+      return Status::kOk;
+    }
+  }
+  return Status::kInvalidArgument;
+}
+
+} // namespace fanout::driver

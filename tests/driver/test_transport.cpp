@@ -1,0 +1,332 @@
+// The transport alone, on an in-memory backend with simulated time: deterministic losses at
+// chosen packets, and exact checks of what went where and when. This is also the shape a
+// simulator backend takes (the Backend interface, time passed in by the caller).
+#include "backend.hpp"
+#include "driver_test_util.hpp"
+#include "fanout/proto/proto.hpp"
+#include "transport/transport.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <functional>
+
+namespace fanout::driver::test {
+namespace {
+
+namespace p = fanout::proto;
+using transport::CompletionSink;
+using transport::Transport;
+
+struct Pkt {
+  NodeId from, to;
+  std::vector<uint8_t> bytes;
+};
+
+struct Parsed {
+  p::PacketView v;
+  std::vector<NodeId> set;
+};
+
+Parsed parse(const Pkt &k) {
+  Parsed out;
+  auto set = std::make_unique<p::ReceiverSet>();
+  EXPECT_EQ(p::parse_packet(k.bytes.data(), (uint32_t)k.bytes.size(), out.v, set.get()), p::kOk);
+  for (uint32_t r = 0; r < set->range_count(); r++)
+    for (uint32_t id = set->range(r).first; id <= set->range(r).last; id++) out.set.push_back((NodeId)id);
+  return out;
+}
+
+class MemNet;
+
+class MemBackend final : public Backend {
+ public:
+  MemBackend(MemNet &net, NodeId self, bool nic) : net_(net), self_(self), nic_(nic) {}
+  const char *name() const override { return "mem"; }
+  BackendCaps caps() const override {
+    BackendCaps c;
+    c.nic_replicates = nic_;
+    return c;
+  }
+  uint32_t max_packet_bytes() const override { return 1500 - 28; }
+  bool send(NodeId to, const uint8_t *head, uint32_t head_len, const uint8_t *payload, uint32_t payload_len) override;
+  void flush() override {}
+  uint32_t receive(RxPacket *, uint32_t) override { return 0; }
+  int rx_fd() const override { return -1; }
+  void add_stats(DeviceStats &) const override {}
+
+ private:
+  MemNet &net_;
+  NodeId self_;
+  bool nic_;
+};
+
+struct Sink final : CompletionSink {
+  std::vector<Completion> done;
+  void complete(const Completion &c) override { done.push_back(c); }
+  void keep_failed_list(uint32_t, const std::vector<NodeId> &) override {}
+};
+
+struct SimNode {
+  Counters stats;
+  Sink sink;
+  std::unique_ptr<MemBackend> backend;
+  std::unique_ptr<Transport> t;
+  std::vector<std::vector<uint8_t>> bufs;
+};
+
+// Nodes 0..n-1; packets are delivered in order, without delay; time moves only when nothing is
+// in flight, to the next timer.
+class MemNet {
+ public:
+  MemNet(int n, TransportOptions opt, bool sender_nic = false) {
+    ClusterConfig c;
+    std::string yaml = "nodes: [{id: 0, address: 127.0.0.1:1}]";
+    std::string error;
+    parse_cluster(yaml, "mem", &c, &error); // fills the derived defaults
+    if (opt.ack_interval == 0) opt.ack_interval = std::max<uint32_t>(1, opt.window / 4);
+    if (opt.silent_timeout_us == 0) opt.silent_timeout_us = opt.failure_timeout_us / 4;
+    if (opt.linger_us == 0) opt.linger_us = 2 * opt.failure_timeout_us;
+    for (int i = 0; i < n; i++) {
+      auto node = std::make_unique<SimNode>();
+      node->backend = std::make_unique<MemBackend>(*this, (NodeId)i, sender_nic && i == 0);
+      transport::Config cfg;
+      cfg.self = (NodeId)i;
+      cfg.opt = opt;
+      cfg.max_packet = node->backend->max_packet_bytes();
+      cfg.caps = node->backend->caps();
+      node->t = std::make_unique<Transport>(cfg, *node->backend, node->sink, node->stats, 1000 * (uint32_t)i);
+      for (int b = 0; b < 4; b++) {
+        node->bufs.emplace_back(1 << 20);
+        node->t->post_recv(transport::RecvRequest{(uint64_t)b, node->bufs.back().data(), 1 << 20});
+      }
+      nodes.push_back(std::move(node));
+    }
+  }
+
+  bool send_packet(NodeId from, NodeId to, std::vector<uint8_t> bytes) {
+    if (to >= nodes.size()) return false;
+    Pkt k{from, to, std::move(bytes)};
+    log.push_back(k);
+    if (drop && drop(k)) {
+      dropped++;
+      return true;
+    }
+    queue.push_back(std::move(k));
+    return true;
+  }
+
+  // Deliver, pump and run timers until pred() holds or `limit_us` of simulated time passed.
+  bool run(const std::function<bool()> &pred, uint64_t limit_us) {
+    uint64_t end = now + limit_us;
+    while (now <= end) {
+      if (pred()) return true;
+      bool moved = false;
+      while (!queue.empty()) {
+        Pkt k = std::move(queue.front());
+        queue.pop_front();
+        nodes[k.to]->t->on_packet(k.bytes.data(), (uint32_t)k.bytes.size(), now);
+        moved = true;
+      }
+      for (auto &n : nodes)
+        while (n->t->pump(now)) moved = true;
+      for (auto &n : nodes) n->t->on_timers(now);
+      if (moved || !queue.empty() || pred()) continue;
+      uint64_t next = UINT64_MAX;
+      for (auto &n : nodes) next = std::min(next, n->t->next_deadline());
+      if (next == UINT64_MAX) return pred();
+      now = std::max(now + 1, next);
+    }
+    return pred();
+  }
+
+  // Packets in the log matching f, parsed.
+  std::vector<std::pair<Pkt, Parsed>> sent(const std::function<bool(const Pkt &, const Parsed &)> &f) const {
+    std::vector<std::pair<Pkt, Parsed>> out;
+    for (const Pkt &k : log) {
+      Parsed x = parse(k);
+      if (f(k, x)) out.push_back({k, x});
+    }
+    return out;
+  }
+
+  std::vector<std::unique_ptr<SimNode>> nodes;
+  std::deque<Pkt> queue;
+  std::vector<Pkt> log;
+  std::function<bool(const Pkt &)> drop;
+  uint64_t dropped = 0;
+  uint64_t now = 1'000'000;
+};
+
+bool MemBackend::send(NodeId to, const uint8_t *head, uint32_t head_len, const uint8_t *payload, uint32_t payload_len) {
+  std::vector<uint8_t> b(head, head + head_len);
+  if (payload_len) b.insert(b.end(), payload, payload + payload_len);
+  return net_.send_packet(self_, to, std::move(b));
+}
+
+TransportOptions options(uint32_t fanout) {
+  TransportOptions o;
+  o.fanout = fanout;
+  return o;
+}
+
+bool type_is(const Parsed &x, int type) {
+  return x.v.hdr.type == type;
+}
+
+struct Message {
+  std::vector<uint8_t> bytes;
+  std::vector<NodeId> to;
+};
+
+// Posts a message from node 0 to `to`.
+Message post(MemNet &net, std::vector<NodeId> to, uint32_t length, uint64_t wr_id = 1) {
+  Message m{message(length, 0, (uint32_t)wr_id), to};
+  transport::SendRequest r;
+  r.wr_id = wr_id;
+  r.data = m.bytes.data();
+  r.length = length;
+  r.receivers = m.to.data();
+  r.count = (uint32_t)m.to.size();
+  net.nodes[0]->t->post_send(r, net.now);
+  return m;
+}
+
+bool delivered_everywhere(MemNet &net, const Message &m) {
+  for (NodeId id : m.to) {
+    auto &n = *net.nodes[id];
+    if (n.sink.done.size() != 1 || n.sink.done[0].status != Status::kOk) return false;
+    if (checksum(n.bufs[n.sink.done[0].wr_id].data(), n.sink.done[0].length) !=
+        checksum(m.bytes.data(), m.bytes.size()))
+      return false;
+  }
+  return true;
+}
+
+TEST(Transport, TreeDeliveryWithOneAckPerChunkHead) {
+  MemNet net(8, options(2));
+  Message m = post(net, {1, 2, 3, 4, 5, 6, 7}, 10 * 1000);
+  ASSERT_TRUE(net.run([&] { return !net.nodes[0]->sink.done.empty(); }, 100000));
+  EXPECT_EQ(net.nodes[0]->sink.done[0].status, Status::kOk);
+  EXPECT_TRUE(delivered_everywhere(net, m));
+  // Every DATA copy from the sender goes to a chunk head: 1 ({1..4}) or 5 ({5..7}).
+  auto from_sender = net.sent([](const Pkt &k, const Parsed &x) { return k.from == 0 && type_is(x, p::kTypeData); });
+  uint32_t packets = (uint32_t)from_sender.size() / 2;
+  EXPECT_EQ(from_sender.size(), 2u * packets);
+  for (auto &s : from_sender) EXPECT_TRUE(s.first.to == 1 || s.first.to == 5);
+  // ACKs reaching the sender: exactly one per chunk head, covering its whole chunk.
+  auto acks = net.sent([](const Pkt &k, const Parsed &x) { return k.to == 0 && type_is(x, p::kTypeAck); });
+  ASSERT_EQ(acks.size(), 2u);
+  for (auto &a : acks) {
+    EXPECT_EQ(a.second.v.hdr.sequence, packets);
+    EXPECT_EQ(a.second.set, a.first.from == 1 ? std::vector<NodeId>({1, 2, 3, 4}) : std::vector<NodeId>({5, 6, 7}));
+  }
+  EXPECT_EQ(net.nodes[0]->stats.retx_packets_sent.get(), 0u);
+}
+
+// Packet 3 to node 4 is lost once: node 4 NACKs it after the reorder timeout, and the sender
+// retransmits packet 3 to node 4 alone, once.
+TEST(Transport, GapIsRepairedForTheReceiverThatMissedItOnly) {
+  MemNet net(8, options(8));
+  bool dropped = false;
+  net.drop = [&](const Pkt &k) {
+    Parsed x = parse(k);
+    if (dropped || k.to != 4 || !type_is(x, p::kTypeData) || x.v.hdr.sequence != 3) return false;
+    return dropped = true;
+  };
+  Message m = post(net, {1, 2, 3, 4, 5, 6, 7}, 20 * 1000);
+  uint64_t t0 = net.now;
+  ASSERT_TRUE(net.run([&] { return !net.nodes[0]->sink.done.empty(); }, 100000));
+  EXPECT_EQ(net.nodes[0]->sink.done[0].status, Status::kOk);
+  EXPECT_TRUE(delivered_everywhere(net, m));
+  auto retx =
+      net.sent([](const Pkt &, const Parsed &x) { return type_is(x, p::kTypeData) && (x.v.hdr.flags & p::kFlagRetx); });
+  ASSERT_EQ(retx.size(), 1u);
+  EXPECT_EQ(retx[0].first.to, 4);
+  EXPECT_EQ(retx[0].second.set, std::vector<NodeId>{4});
+  EXPECT_EQ(retx[0].second.v.hdr.sequence, 3u);
+  auto nacks = net.sent([](const Pkt &, const Parsed &x) { return type_is(x, p::kTypeNack); });
+  ASSERT_EQ(nacks.size(), 1u);
+  EXPECT_EQ(nacks[0].second.v.hdr.sequence, 3u);
+  EXPECT_EQ(nacks[0].second.v.hdr.length, 1u);
+  // Repaired one reorder timeout after the gap appeared (no delay in this network).
+  EXPECT_LE(net.now - t0, (uint64_t)TransportOptions().reorder_us + 10);
+}
+
+// The last packet to node 2 is lost: no gap to see. Node 2 NACKs its missing tail once quiet
+// (nack_retry_us), or the sender probes it (rto_us): whichever comes first repairs it.
+TEST(Transport, LostTailIsRecovered) {
+  MemNet net(4, options(4));
+  bool dropped = false;
+  net.drop = [&](const Pkt &k) {
+    Parsed x = parse(k);
+    if (dropped || k.to != 2 || !type_is(x, p::kTypeData) || !(x.v.hdr.flags & p::kFlagLast)) return false;
+    return dropped = true;
+  };
+  Message m = post(net, {1, 2, 3}, 5 * 1000);
+  uint64_t t0 = net.now;
+  ASSERT_TRUE(net.run([&] { return !net.nodes[0]->sink.done.empty(); }, 1000000));
+  EXPECT_EQ(net.nodes[0]->sink.done[0].status, Status::kOk);
+  EXPECT_TRUE(delivered_everywhere(net, m));
+  TransportOptions o;
+  EXPECT_LE(net.now - t0, (uint64_t)std::min(o.nack_retry_us, o.rto_us) + 10);
+  auto retx =
+      net.sent([](const Pkt &, const Parsed &x) { return type_is(x, p::kTypeData) && (x.v.hdr.flags & p::kFlagRetx); });
+  for (auto &r : retx) EXPECT_EQ(r.first.to, 2);
+}
+
+// Node 3's ACK is lost: the sender probes node 3 after rto_us, node 3 ACKs again.
+TEST(Transport, LostFinalAckIsRecoveredByAProbe) {
+  MemNet net(4, options(4));
+  bool dropped = false;
+  net.drop = [&](const Pkt &k) {
+    if (dropped || k.from != 3 || !type_is(parse(k), p::kTypeAck)) return false;
+    return dropped = true;
+  };
+  Message m = post(net, {1, 2, 3}, 3000);
+  uint64_t t0 = net.now;
+  ASSERT_TRUE(net.run([&] { return !net.nodes[0]->sink.done.empty(); }, 1000000));
+  EXPECT_EQ(net.nodes[0]->sink.done[0].status, Status::kOk);
+  EXPECT_TRUE(delivered_everywhere(net, m));
+  EXPECT_EQ(net.nodes[0]->stats.probes_sent.get(), 1u);
+  EXPECT_EQ(net.nodes[3]->stats.duplicates_of_completed.get(), 1u);
+  EXPECT_EQ(net.nodes[3]->sink.done.size(), 1u); // delivered once
+  EXPECT_GE(net.now - t0, (uint64_t)TransportOptions().rto_us);
+}
+
+// Node 5 receives nothing: the send completes after the failure timeout, naming node 5 alone.
+TEST(Transport, SilentReceiverFailsAfterTheFailureTimeout) {
+  TransportOptions o = options(2);
+  o.failure_timeout_us = 200000;
+  MemNet net(8, o);
+  net.drop = [](const Pkt &k) { return k.to == 5; };
+  Message m = post(net, {1, 2, 3, 4, 5, 6, 7}, 8000);
+  uint64_t t0 = net.now;
+  ASSERT_TRUE(net.run([&] { return !net.nodes[0]->sink.done.empty(); }, 10000000));
+  const Completion &c = net.nodes[0]->sink.done[0];
+  EXPECT_EQ(c.status, Status::kPartialFailure);
+  ASSERT_EQ(c.failed_count, 1u);
+  EXPECT_EQ(c.failed[0], 5);
+  EXPECT_GE(net.now - t0, (uint64_t)o.failure_timeout_us);
+  EXPECT_LE(net.now - t0, (uint64_t)o.failure_timeout_us + o.rto_us + 1000);
+  m.to = {1, 2, 3, 4, 6, 7};
+  EXPECT_TRUE(delivered_everywhere(net, m));
+}
+
+// With a NIC that replicates (sim, xrt), the sender hands each packet over once, to its own node
+// id, with the whole receiver set; the NIC does the tree.
+TEST(Transport, NicReplicationHandsEachPacketOverOnce) {
+  MemNet net(6, options(2), /*sender_nic=*/true);
+  net.drop = [](const Pkt &k) { return k.from == 0 && k.to == 0; }; // no NIC here: just look
+  Message m = post(net, {1, 2, 3, 4, 5}, 4000);                     // the bytes stay alive while the packets go out
+  net.run([] { return false; }, 1000);
+  auto out = net.sent([](const Pkt &k, const Parsed &x) { return k.from == 0 && type_is(x, p::kTypeData); });
+  ASSERT_EQ(out.size(), 3u); // 4000 bytes = 3 packets of 1446 payload bytes (list of 5 ids: 10 set bytes)
+  for (auto &o : out) {
+    EXPECT_EQ(o.first.to, 0);
+    EXPECT_EQ(o.second.set, (std::vector<NodeId>{1, 2, 3, 4, 5}));
+  }
+}
+
+} // namespace
+} // namespace fanout::driver::test
