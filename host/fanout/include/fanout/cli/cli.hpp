@@ -12,7 +12,7 @@ namespace cli {
 
 // Exit codes shared by the subcommands.
 constexpr int kExitOk = 0;
-constexpr int kExitCheckFailed = 1; // a delivery or consistency check of the walk failed
+constexpr int kExitCheckFailed = 1; // a delivery or consistency check failed (or a transfer did)
 constexpr int kExitUsage = 2;       // bad command line: one line on stderr says what
 
 // args: everything after the program name (the subcommand first).
@@ -20,6 +20,10 @@ int run(const std::vector<std::string> &args, std::ostream &out, std::ostream &e
 // args: everything after `plan` / `demo`.
 int run_plan(const std::vector<std::string> &args, std::ostream &out, std::ostream &err);
 int run_demo(const std::vector<std::string> &args, std::ostream &out, std::ostream &err);
+// Through libfanout (without it they report that they are not built): args after `send` / ...
+int run_send(const std::vector<std::string> &args, std::ostream &out, std::ostream &err);
+int run_recv(const std::vector<std::string> &args, std::ostream &out, std::ostream &err);
+int run_bench(const std::vector<std::string> &args, std::ostream &out, std::ostream &err);
 
 } // namespace cli
 } // namespace fanout
