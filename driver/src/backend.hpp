@@ -16,12 +16,14 @@
 #include "fanout/driver/status.hpp"
 
 #include <cstdint>
+#include <string>
 
 namespace fanout::driver {
 
 struct RxPacket {
   const uint8_t *data; // the Fanout header's first byte
   uint32_t len;
+  uint64_t at_us; // clocked backends (provides_clock()): when it arrived, in the backend's time
 };
 
 struct BackendCaps {
@@ -65,6 +67,29 @@ class Backend {
 
   // Add the backend's own counters (datagrams, errors, unroutable, oversize as malformed).
   virtual void add_stats(DeviceStats &s) const = 0;
+
+  // ---- Clocked backends (sim): the backend owns the time -------------------------------------
+  // A clocked backend runs in lock step with a simulator: the transport is driven with now_us()
+  // instead of the host's clock, and the progress loop (device.cpp, run_clocked) is, per pass:
+  //   posts at now_us(); receive() -- the packets delivered before the next round boundary, each
+  //   with its at_us; on_timers(now_us()) -- now at the boundary when receive() reached it;
+  //   pump + flush until nothing is ready; end_round() -- the backend tells the simulator this
+  //   round is handled (after the packets the transport produced in response were flushed).
+  // The progress thread sleeps on rx_fd() and the doorbell only, never on a timer: simulated time
+  // moves only when the simulator says so.
+  virtual bool provides_clock() const { return false; }
+  // The backend's time now (microseconds; clocked backends only).
+  virtual uint64_t now_us() const { return 0; }
+  // After the pass that handled everything received: if receive() reached a round boundary,
+  // answer it (sim: DONE(T)) and return true (the next round may already be on its way).
+  virtual bool end_round() { return false; }
+  // kOk while the medium works; kClosed when it ended normally (sim: BYE), kIoError when it broke
+  // (sim: the server went away). Once not kOk, outstanding work completes with it, posts fail
+  // with it, and rx_fd() is no longer waited on. `why` says what happened.
+  virtual Status link_status(std::string *why) const {
+    (void)why;
+    return Status::kOk;
+  }
 };
 
 } // namespace fanout::driver

@@ -4,6 +4,7 @@
 
 #include "backend.hpp"
 #include "counters.hpp"
+#include "sim/sim_backend.hpp"
 #include "spsc_ring.hpp"
 #include "transport/transport.hpp"
 #include "udp/udp_backend.hpp"
@@ -99,6 +100,10 @@ struct Device::Impl final : transport::CompletionSink {
   std::atomic<bool> cq_signaled{false};
   std::atomic<bool> stop{false};
   std::atomic<bool> closed{false};
+  // The backend's medium ended (sim: BYE, or the server went away): posts fail with this status
+  // and link_why; outstanding work completed with it.
+  std::atomic<int> link_down{0};
+  char link_why[160] = "";
   std::mutex close_mu;
   std::thread progress;
   DeviceStats backend_stats; // the backend's counters once it is closed
@@ -136,9 +141,13 @@ struct Device::Impl final : transport::CompletionSink {
 
   // ---- Progress thread ----
   void run() {
+    if (backend->provides_clock()) {
+      run_clocked();
+      return;
+    }
     std::vector<RxPacket> rx(kRxBatch);
     while (!stop.load(std::memory_order_acquire)) {
-      bool busy = drain_posts();
+      bool busy = drain_posts(now_us());
       uint32_t n = backend->receive(rx.data(), kRxBatch);
       uint64_t now = now_us();
       for (uint32_t i = 0; i < n; i++) transport->on_packet(rx[i].data, rx[i].len, now);
@@ -149,14 +158,60 @@ struct Device::Impl final : transport::CompletionSink {
       if (!busy) sleep_until(transport->next_deadline()); // no spinning: it costs more than it saves on 2 cores
     }
     // Closing: everything still queued or in flight completes with kCancelled.
-    drain_posts();
+    drain_posts(now_us());
     transport->cancel_all();
     backend->flush();
   }
 
-  bool drain_posts() {
+  // A clocked backend (sim): the transport runs on the backend's time, in lock step (backend.hpp).
+  // Per pass: posts, the packets of the round (each at its own time), timers at the round's end,
+  // everything the transport has to send, then end_round() answers the round. Sleeps only on the
+  // backend's descriptor and the doorbell: time moves when the simulator says so.
+  void run_clocked() {
+    std::vector<RxPacket> rx(kRxBatch);
+    Status down = Status::kOk;
+    while (!stop.load(std::memory_order_acquire)) {
+      if (down != Status::kOk) { // the medium ended: fail what comes, wait for posts or close
+        drain_posts(backend->now_us());
+        transport->cancel_all(down);
+        backend->flush();
+        sleep_until(UINT64_MAX, false);
+        continue;
+      }
+      bool busy = drain_posts(backend->now_us());
+      uint32_t n = backend->receive(rx.data(), kRxBatch);
+      for (uint32_t i = 0; i < n; i++) transport->on_packet(rx[i].data, rx[i].len, rx[i].at_us);
+      uint64_t now = backend->now_us();
+      transport->on_timers(now);
+      while (transport->pump(now)) backend->flush();
+      backend->flush();
+      if (backend->end_round()) busy = true;
+      busy = busy || n > 0;
+      std::string why;
+      Status s = backend->link_status(&why);
+      if (s != Status::kOk) {
+        std::snprintf(link_why, sizeof link_why, "%s", why.c_str());
+        link_down.store((int)s, std::memory_order_release);
+        down = s;
+        continue;
+      }
+      if (!busy) sleep_until(UINT64_MAX);
+    }
+    drain_posts(backend->now_us());
+    transport->cancel_all();
+    backend->flush();
+  }
+
+  // Posts fail once the medium ended (set_error'd by the caller).
+  Status link_failed(char *error) const {
+    int s = link_down.load(std::memory_order_acquire);
+    if (s == 0) return Status::kOk;
+    std::snprintf(error, 192, "the %s backend's session ended: %s", backend_name, link_why);
+    return (Status)s;
+  }
+
+  bool drain_posts(uint64_t now) {
     bool any = false;
-    uint64_t now = now_us();
     while (SendWr *w = sq.consumer_slot()) {
       transport::SendRequest r;
       r.wr_id = w->wr_id;
@@ -177,9 +232,9 @@ struct Device::Impl final : transport::CompletionSink {
     return any;
   }
 
-  void sleep_until(uint64_t deadline) {
-    int rxfd = backend->rx_fd();
-    if (rxfd < 0) return; // a polled backend never sleeps
+  void sleep_until(uint64_t deadline, bool with_rx = true) {
+    int rxfd = with_rx ? backend->rx_fd() : -1;
+    if (with_rx && rxfd < 0) return; // a polled backend never sleeps
     // Dekker with the posting threads (ring_doorbell): either they see `sleeping` and ring, or
     // this load of `posts` sees their post and the rings hold it.
     sleeping.store(true);
@@ -188,8 +243,8 @@ struct Device::Impl final : transport::CompletionSink {
       sleeping.store(false);
       return;
     }
-    pollfd fds[2] = {{rxfd, POLLIN, 0}, {doorbell, POLLIN, 0}};
-    uint64_t now = now_us();
+    pollfd fds[2] = {{doorbell, POLLIN, 0}, {rxfd, POLLIN, 0}}; // rxfd -1: ignored by ppoll
+    uint64_t now = backend->provides_clock() ? 0 : now_us();
     timespec ts{};
     timespec *tp = nullptr;
     if (deadline != UINT64_MAX) {
@@ -200,7 +255,7 @@ struct Device::Impl final : transport::CompletionSink {
     }
     ::ppoll(fds, 2, tp, nullptr);
     sleeping.store(false);
-    if (fds[1].revents & POLLIN) efd_clear(doorbell);
+    if (fds[0].revents & POLLIN) efd_clear(doorbell);
   }
 
   void ring_doorbell() {
@@ -254,18 +309,41 @@ void Device::close() {
   impl_->close();
 }
 
+namespace {
+
+// The transport's options on simulated time (sim backend): fanout-sim runs about 2 ms of wall time
+// per simulated microsecond, so the udp defaults (milliseconds) would stall a run for minutes on
+// one lost packet. A host behind a Fanout NIC hears from it within microseconds.
+TransportOptions sim_transport_options(const sim::serve::Hello &h) {
+  TransportOptions t;
+  t.fanout = std::min<uint32_t>(16, std::max<uint32_t>(2, h.fanout));
+  t.mtu = h.max_frame_bytes - proto::kEthHeaderBytes;
+  t.reorder_us = 20;
+  t.nack_retry_us = 200;
+  t.rto_us = 200;
+  t.rto_max_us = 2000;
+  t.failure_timeout_us = 100000;
+  t.ack_interval = std::max<uint32_t>(1, t.window / 4);
+  t.silent_timeout_us = t.failure_timeout_us / 4;
+  t.linger_us = 2 * t.failure_timeout_us;
+  return t;
+}
+
+} // namespace
+
 OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
   size_t colon = uri.find(':');
   if (colon == std::string::npos || colon == 0)
     return fail(Status::kBadUri, "'" + uri + "': a device URI is <backend>:<argument>, e.g. udp:cluster.yaml?node=0");
   std::string scheme = uri.substr(0, colon);
   std::string rest = uri.substr(colon + 1);
-  if (scheme == "sim" || scheme == "dpdk" || scheme == "xrt") {
+  if (scheme == "dpdk" || scheme == "xrt") {
     return fail(Status::kNotAvailable,
-                "'" + uri + "': the " + scheme + " backend is not built into this libfanout yet (available: udp)");
+                "'" + uri + "': the " + scheme + " backend is not built into this libfanout yet (available: udp, sim)");
   }
-  if (scheme != "udp")
-    return fail(Status::kBadUri, "'" + uri + "': unknown backend '" + scheme + "' (udp; reserved: sim, dpdk, xrt)");
+  if (scheme != "udp" && scheme != "sim")
+    return fail(Status::kBadUri, "'" + uri + "': unknown backend '" + scheme + "' (udp, sim; reserved: dpdk, xrt)");
+  const bool sim = scheme == "sim";
   if (rest.rfind("//", 0) == 0) rest = rest.substr(2);
   std::string path = rest, query;
   size_t q = rest.find('?');
@@ -273,9 +351,13 @@ OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
     path = rest.substr(0, q);
     query = rest.substr(q + 1);
   }
-  if (path.empty()) return fail(Status::kBadUri, "'" + uri + "': udp:<cluster file> needs a file name");
+  if (path.empty())
+    return fail(Status::kBadUri,
+                sim ? "'" + uri + "': sim:<dir>?node=<id> needs the directory fanout-sim --serve serves"
+                    : "'" + uri + "': udp:<cluster file> needs a file name");
   bool have_node = false;
   NodeId node = 0;
+  unsigned wait_s = 30;
   size_t pos = 0;
   while (pos < query.size()) {
     size_t amp = query.find('&', pos);
@@ -283,31 +365,61 @@ OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
     pos = amp == std::string::npos ? query.size() : amp + 1;
     size_t eq = kv.find('=');
     std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
-    if (k != "node") return fail(Status::kBadUri, "'" + uri + "': unknown parameter '" + k + "' (known: node)");
-    if (v.empty() || v.size() > 5 || v.find_first_not_of("0123456789") != std::string::npos || std::stoul(v) > 65535)
-      return fail(Status::kBadUri, "'" + uri + "': node must be a node id 0..65535 (got '" + v + "')");
-    node = (NodeId)std::stoul(v);
-    have_node = true;
+    bool number = !v.empty() && v.size() <= 5 && v.find_first_not_of("0123456789") == std::string::npos;
+    if (k == "node") {
+      if (!number || std::stoul(v) > 65535)
+        return fail(Status::kBadUri, "'" + uri + "': node must be a node id 0..65535 (got '" + v + "')");
+      node = (NodeId)std::stoul(v);
+      have_node = true;
+    } else if (k == "wait_s" && sim) {
+      if (!number || std::stoul(v) > 3600)
+        return fail(Status::kBadUri, "'" + uri + "': wait_s must be seconds 0..3600 (got '" + v + "')");
+      wait_s = (unsigned)std::stoul(v);
+    } else {
+      return fail(Status::kBadUri,
+                  "'" + uri + "': unknown parameter '" + k + "' (known: " + (sim ? "node, wait_s" : "node") + ")");
+    }
   }
+  if (sim && !have_node)
+    return fail(Status::kBadUri, "'" + uri + "': sim:<dir> needs ?node=<id> (the node whose host this is)");
   if (options.send_queue_depth == 0 || options.recv_queue_depth == 0 || options.send_queue_depth > (1u << 20) ||
       options.recv_queue_depth > (1u << 20))
     return fail(Status::kInvalidArgument, "queue depths must be 1..1048576");
 
   auto impl = std::make_unique<Impl>(options);
   std::string error;
-  if (!load_cluster_file(path, &impl->cluster, &error)) return fail(Status::kBadConfig, error);
   ClusterConfig &c = impl->cluster;
-  if (!have_node && !c.has_self)
-    return fail(Status::kBadConfig,
-                path + ": self: missing: name this node in the file (self: <id>) or in the URI (?node=<id>)");
-  impl->self = have_node ? node : c.self;
-  if (!c.find(impl->self))
-    return fail(Status::kBadConfig, path + ": nodes: node " + std::to_string(impl->self) + " (this node" +
-                                        (have_node ? ", from ?node=" : ", from self") + ") is not listed");
-  std::unique_ptr<UdpBackend> udp;
-  Status s = UdpBackend::open(c, impl->self, &udp, &error);
-  if (s != Status::kOk) return fail(s, error);
-  impl->backend = std::move(udp);
+  if (sim) {
+    // The cluster comes from the server's HELLO: nodes 0..nodes-1, this node, the fan-out.
+    std::unique_ptr<SimBackend> sb;
+    Status s = SimBackend::open(path, node, wait_s, &sb, &error);
+    if (s != Status::kOk) return fail(s, "'" + uri + "': " + error);
+    const sim::serve::Hello &h = sb->hello();
+    c.origin = sb->socket_path();
+    c.has_self = true;
+    c.self = node;
+    c.nodes.resize(h.nodes);
+    for (uint32_t i = 0; i < h.nodes; i++) {
+      c.nodes[i].id = (NodeId)i;
+      c.nodes[i].address = sim::serve::socket_path(path, i);
+    }
+    c.transport = sim_transport_options(h);
+    impl->self = node;
+    impl->backend = std::move(sb);
+  } else {
+    if (!load_cluster_file(path, &impl->cluster, &error)) return fail(Status::kBadConfig, error);
+    if (!have_node && !c.has_self)
+      return fail(Status::kBadConfig,
+                  path + ": self: missing: name this node in the file (self: <id>) or in the URI (?node=<id>)");
+    impl->self = have_node ? node : c.self;
+    if (!c.find(impl->self))
+      return fail(Status::kBadConfig, path + ": nodes: node " + std::to_string(impl->self) + " (this node" +
+                                          (have_node ? ", from ?node=" : ", from self") + ") is not listed");
+    std::unique_ptr<UdpBackend> udp;
+    Status s = UdpBackend::open(c, impl->self, &udp, &error);
+    if (s != Status::kOk) return fail(s, error);
+    impl->backend = std::move(udp);
+  }
   impl->backend_name = impl->backend->name();
   impl->registry->backend = impl->backend.get();
   impl->known.assign(65536, 0);
@@ -340,6 +452,7 @@ Status Device::post_send(Receivers receivers, const void *buf, uint64_t length, 
     set_error(d.send_error, "the device is closed");
     return Status::kClosed;
   }
+  if (Status ls = d.link_failed(d.send_error); ls != Status::kOk) return ls;
   if (length > d.cluster.transport.max_message_bytes) {
     set_error(d.send_error, "message of %llu bytes: longer than transport.max_message_bytes = %llu",
               (unsigned long long)length, (unsigned long long)d.cluster.transport.max_message_bytes);
@@ -415,6 +528,7 @@ Status Device::post_recv(void *buf, uint64_t capacity, uint64_t wr_id) {
     set_error(d.recv_error, "the device is closed");
     return Status::kClosed;
   }
+  if (Status ls = d.link_failed(d.recv_error); ls != Status::kOk) return ls;
   if (!buf && capacity > 0) {
     set_error(d.recv_error, "null buffer with a capacity of %llu bytes", (unsigned long long)capacity);
     return Status::kInvalidArgument;
@@ -583,6 +697,7 @@ DeviceStats Device::stats() const {
     s.socket_drops += b.socket_drops;
     s.unroutable += b.unroutable;
     s.malformed += b.malformed;
+    s.not_for_us += b.not_for_us;
     for (int i = 0; i < kMalformedReasons; i++) s.malformed_by_reason[i] += b.malformed_by_reason[i];
   }
   return s;

@@ -316,10 +316,10 @@ TEST_F(Programs, ExamplesRejectBadArguments) {
     EXPECT_EQ(r.code, 2) << r.shown;
     EXPECT_EQ(r.err.rfind(cases[i].error, 0), 0u) << r.shown;
   }
-  // A backend that is not built: the open error, exit 1.
-  Result r = run({HELLO_MULTICAST, "sim:cluster.yaml?node=0"}, "sim");
+  // A device that cannot open (no fanout-sim serves this directory): the open error, exit 1.
+  Result r = run({HELLO_MULTICAST, "sim:no-such-sim-dir?node=0&wait_s=0"}, "sim");
   EXPECT_EQ(r.code, 1) << r.shown;
-  EXPECT_TRUE(contains(r.err, "hello_multicast: 'sim:cluster.yaml?node=0'")) << r.shown;
+  EXPECT_TRUE(contains(r.err, "hello_multicast: 'sim:no-such-sim-dir?node=0&wait_s=0'")) << r.shown;
 }
 
 // ---- fanout send / recv / bench ----------------------------------------------------------------

@@ -908,12 +908,12 @@ void Transport::on_timers(uint64_t now_us) {
   reap();
 }
 
-void Transport::cancel_all() {
+void Transport::cancel_all(Status status) {
   for (SendMsg *m : active_) {
     if (m->finished) continue;
     Completion c;
     c.wr_id = m->wr_id;
-    c.status = Status::kCancelled;
+    c.status = status;
     c.opcode = Opcode::kSend;
     c.peer = cfg_.self;
     c.message_id = m->message_id;
@@ -928,7 +928,7 @@ void Transport::cancel_all() {
   for (auto &kv : recv_) {
     Completion c;
     c.wr_id = kv.second->wr_id;
-    c.status = Status::kCancelled;
+    c.status = status;
     c.opcode = Opcode::kRecv;
     c.peer = kv.second->sender;
     c.message_id = kv.second->message_id;
@@ -939,7 +939,7 @@ void Transport::cancel_all() {
   for (const RecvRequest &r : posted_) {
     Completion c;
     c.wr_id = r.wr_id;
-    c.status = Status::kCancelled;
+    c.status = status;
     c.opcode = Opcode::kRecv;
     sink_.complete(c);
   }

@@ -121,8 +121,9 @@ class Transport {
   bool pump(uint64_t now_us);
   // When on_timers() wants to run next (absolute microseconds; UINT64_MAX: no timer pending).
   uint64_t next_deadline() const { return next_deadline_; }
-  // Complete every outstanding work request with kCancelled (the device is closing).
-  void cancel_all();
+  // Complete every outstanding work request with `status`: kCancelled when the device is closing,
+  // kClosed / kIoError when the backend's medium ended (the simulator said BYE or went away).
+  void cancel_all(Status status = Status::kCancelled);
 
  private:
   enum RecvState : uint8_t { kPending = 0, kDone = 1, kFailed = 2 };
