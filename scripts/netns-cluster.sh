@@ -11,9 +11,15 @@
 # CMD runs once per node, inside that node's namespace, all at once; in CMD and ARGS these are
 # replaced: {node} -> the node id (0..N-1), {cluster} -> the cluster file written for the run,
 # {uri} -> udp:<cluster file>?node=<id>, {workdir} -> the run's folder. Each node's output goes to
-# <workdir>/node<id>.log (printed when a node fails). Exit status: 0 when every node exited 0,
-# 1 otherwise, 77 when not root (ctest SKIP_RETURN_CODE), 2 for bad options.
-# The namespaces and the work folder (unless --workdir was given) are removed on exit.
+# <workdir>/node<id>.log (printed when a node fails). Different commands per node: run a shell and
+# branch on the id, e.g. -- sh -c 'case {node} in 0) fanout send --uri "{uri}" --to 1-3;;
+# *) fanout recv --uri "{uri}";; esac'. A node still running after --timeout seconds is killed
+# (exit 124). With --loss, the datagrams each node's nftables rule dropped are counted and written
+# to <workdir>/loss.txt ("node<id> <dropped>" lines) and summed on the last line of the output.
+# Exit status: 0 when every node exited 0, 1 otherwise, 77 when not root (ctest
+# SKIP_RETURN_CODE), 2 for bad options. The namespaces (named fo<this script's pid>sw and
+# fo<pid>h<id>) and the work folder (unless --workdir was given) are removed on exit, also when
+# the script is interrupted (INT, TERM, HUP: the nodes are ended first); only SIGKILL leaves them.
 set -euo pipefail
 
 nodes=4 loss=0 port=47100 transport="" timeout_s=60 workdir=""
@@ -41,17 +47,26 @@ fi
 tag="fo$$"             # namespace names unique per run, so tests can run side by side
 sw="${tag}sw"
 keep_workdir=1
+pids=()
 if [[ -z "$workdir" ]]; then
   workdir=$(mktemp -d -t fanout-netns.XXXXXX)
   keep_workdir=0
 fi
 mkdir -p "$workdir"
 cleanup() {
+  # Nodes still running (interrupted): `timeout` passes TERM on to its command.
+  if [[ ${#pids[@]} -gt 0 ]]; then
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+  fi
   for ((i = 0; i < nodes; i++)); do ip netns del "${tag}h$i" 2>/dev/null || true; done
   ip netns del "$sw" 2>/dev/null || true
   [[ $keep_workdir -eq 1 ]] || rm -rf "$workdir"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 ip netns add "$sw"
 ip -n "$sw" link add br0 type bridge
@@ -81,11 +96,10 @@ for ((i = 0; i < nodes; i++)); do
     # Random loss of this node's incoming Fanout datagrams (both data and feedback).
     ip netns exec "$h" nft add table inet fanout_loss
     ip netns exec "$h" nft add chain inet fanout_loss in '{ type filter hook input priority 0; }'
-    ip netns exec "$h" nft add rule inet fanout_loss in udp dport "$port" numgen random mod 100 '<' "$loss" drop
+    ip netns exec "$h" nft add rule inet fanout_loss in udp dport "$port" numgen random mod 100 '<' "$loss" counter drop
   fi
 done
 
-pids=()
 for ((i = 0; i < nodes; i++)); do
   args=()
   for a in "$@"; do
@@ -108,9 +122,20 @@ for ((i = 0; i < nodes; i++)); do
     sed 's/^/  | /' "$workdir/node$i.log" >&2
   fi
 done
+pids=()
+dropped=0
+if [[ "$loss" -gt 0 ]]; then
+  : >"$workdir/loss.txt"
+  for ((i = 0; i < nodes; i++)); do
+    n=$(ip netns exec "${tag}h$i" nft list chain inet fanout_loss in | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+    echo "node$i ${n:-0}" >>"$workdir/loss.txt"
+    dropped=$((dropped + ${n:-0}))
+  done
+fi
 if [[ $status -eq 0 ]]; then
   echo "netns-cluster: $nodes nodes, loss ${loss}%: every node exited 0"
   # Node 0's last lines: the sender's summary in the example programs.
   tail -n 5 "$workdir/node0.log" | sed 's/^/  node0 | /'
 fi
+[[ "$loss" -eq 0 ]] || echo "netns-cluster: loss ${loss}%: the nodes' nftables rules dropped $dropped incoming datagrams ($(tr '\n' ' ' <"$workdir/loss.txt" | sed 's/ $//'))"
 exit $status
