@@ -3,6 +3,7 @@
 #include "fanout/driver/cluster.hpp"
 
 #include "address.hpp"
+#include "fanout/sim/config_values.hpp"
 
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
@@ -39,28 +40,15 @@ const NodeAddress *ClusterConfig::find(NodeId id) const {
 
 namespace {
 
-// A problem with one value; the caller adds where and which field.
-struct Bad : std::invalid_argument {
-  using std::invalid_argument::invalid_argument;
-};
+using Bad = config::ValueError;
 struct Fail : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-uint64_t parse_uint(const std::string &v, uint64_t lo, uint64_t hi) {
-  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
-    throw Bad("must be a whole number (got '" + v + "')");
-  errno = 0;
-  unsigned long long x = std::strtoull(v.c_str(), nullptr, 10);
-  if (errno == ERANGE || x < lo || x > hi)
-    throw Bad("must be between " + std::to_string(lo) + " and " + std::to_string(hi) + " (got " + v + ")");
-  return x;
-}
+using config::parse_uint;
 
 std::string where(const std::string &origin, const YAML::Node &n) {
-  YAML::Mark m = n.Mark();
-  if (m.line < 0) return origin;
-  return origin + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  return config::yaml_where(origin, n);
 }
 
 [[noreturn]] void fail(const std::string &at, const std::string &field, const std::string &problem) {

@@ -2,6 +2,7 @@
 // the file (dotted paths) and the flags; each setter checks its own value, validate() checks
 // what needs several fields.
 #include "fanout/sim/scenario.hpp"
+#include "fanout/sim/config_values.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -17,40 +18,10 @@
 namespace fanout::sim {
 namespace {
 
-// A value's problem, without its location (the caller adds file:line:col and the field).
-struct Bad : std::invalid_argument {
-  using std::invalid_argument::invalid_argument;
-};
-
-uint64_t parse_uint(const std::string &v, uint64_t lo, uint64_t hi) {
-  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
-    throw Bad("must be a whole number (got '" + v + "')");
-  errno = 0;
-  unsigned long long x = std::strtoull(v.c_str(), nullptr, 10);
-  if (errno == ERANGE || x < lo || x > hi)
-    throw Bad("must be between " + std::to_string(lo) + " and " + std::to_string(hi) + " (got " + v + ")");
-  return x;
-}
-
-double parse_double(const std::string &v, double lo, double hi) {
-  char *end = nullptr;
-  errno = 0;
-  double x = std::strtod(v.c_str(), &end);
-  if (v.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(x))
-    throw Bad("must be a number (got '" + v + "')");
-  if (x < lo || x > hi) {
-    std::ostringstream o;
-    o << "must be between " << lo << " and " << hi << " (got " << v << ")";
-    throw Bad(o.str());
-  }
-  return x;
-}
-
-bool parse_bool(const std::string &v) {
-  if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
-  if (v == "false" || v == "no" || v == "off" || v == "0") return false;
-  throw Bad("must be true or false (got '" + v + "')");
-}
+using config::parse_bool;
+using config::parse_double;
+using config::parse_uint;
+using Bad = config::ValueError;
 
 template <class E> E parse_enum(const std::string &v, std::initializer_list<std::pair<const char *, E>> options) {
   std::string known;
@@ -82,8 +53,7 @@ constexpr uint64_t kMaxNs = 3'600'000'000'000ull; // an hour of simulated time
 FaultSpec parse_fault_flag(const std::string &v) {
   // kind:link:at_us[:duration_us[:probability]]
   std::vector<std::string> p = split(v, ':');
-  if (p.size() < 3 || p.size() > 5)
-    throw Bad("must be kind:link:at_us[:duration_us[:probability]] (got '" + v + "')");
+  if (p.size() < 3 || p.size() > 5) throw Bad("must be kind:link:at_us[:duration_us[:probability]] (got '" + v + "')");
   FaultSpec f;
   f.kind = parse_enum<FaultKind>(
       p[0], {{"link_down", FaultKind::kLinkDown}, {"loss", FaultKind::kLoss}, {"corrupt", FaultKind::kCorrupt}});
@@ -103,100 +73,112 @@ struct Field {
 };
 
 const std::vector<Field> &fields() {
-  static const std::vector<Field> f = {
-      {"name", "name", "scenario name (reports)", [](Scenario &s, const std::string &v) { s.name = v; }},
-      {"seed", "seed", "random seed (traffic, loss, corruption)",
-       [](Scenario &s, const std::string &v) { s.seed = parse_uint(v, 0, UINT64_MAX); }},
-      {"duration_us", "duration-us", "stop after this much simulated time",
-       [](Scenario &s, const std::string &v) { s.duration_ns = parse_uint(v, 1, kMaxNs / 1000) * 1000; }},
-      {"topology.kind", "topology", "star or leaf_spine",
-       [](Scenario &s, const std::string &v) {
-         s.topology = parse_enum<Topology>(v, {{"star", Topology::kStar}, {"leaf_spine", Topology::kLeafSpine}});
-       }},
-      {"topology.nodes", "nodes", "hosts with a Fanout NIC (2..1024)",
-       [](Scenario &s, const std::string &v) { s.nodes = (uint32_t)parse_uint(v, 2, 1024); }},
-      {"topology.leaves", "leaves", "leaf switches (leaf_spine)",
-       [](Scenario &s, const std::string &v) { s.leaves = (uint32_t)parse_uint(v, 1, 64); }},
-      {"topology.spines", "spines", "spine switches (leaf_spine)",
-       [](Scenario &s, const std::string &v) { s.spines = (uint32_t)parse_uint(v, 1, 64); }},
-      {"topology.switch_buffer_kib", "switch-buffer-kib", "buffer per switch output port, KiB",
-       [](Scenario &s, const std::string &v) { s.switch_buffer_bytes = (uint32_t)parse_uint(v, 16, 1u << 20) * 1024; }},
-      {"link.gbps", "link-gbps", "link rate, Gb/s",
-       [](Scenario &s, const std::string &v) { s.link.gbps = parse_double(v, 1, 1600); }},
-      {"link.delay_ns", "link-delay-ns", "propagation delay per link, ns",
-       [](Scenario &s, const std::string &v) { s.link.delay_ns = parse_uint(v, 0, 1'000'000); }},
-      {"link.loss", "link-loss", "probability a frame is lost, every link",
-       [](Scenario &s, const std::string &v) { s.link.loss = parse_double(v, 0, 1); }},
-      {"link.corrupt", "link-corrupt", "probability a frame gets a bit flipped, every link",
-       [](Scenario &s, const std::string &v) { s.link.corrupt = parse_double(v, 0, 1); }},
-      {"nic.mode", "mode", "tree (NIC relays) or port (replicating node at the top of rack)",
-       [](Scenario &s, const std::string &v) {
-         s.mode = parse_enum<Mode>(v, {{"tree", Mode::kTree}, {"port", Mode::kPort}});
-       }},
-      {"nic.fanout", "fanout", "tree fan-out F (2..64)",
-       [](Scenario &s, const std::string &v) { s.fanout = (uint32_t)parse_uint(v, 2, 64); }},
-      {"nic.ports", "ports", "MAC ports per NIC (2: the simulated shell is built with P = 2)",
-       [](Scenario &s, const std::string &v) {
-         uint32_t p = (uint32_t)parse_uint(v, 2, 8); // what the RTL shell accepts
-         if (p != 2) throw Bad("must be 2: fanout-sim's NIC shell is Verilated with P = 2 (got " + v + ")");
-         s.nic_ports = p;
-       }},
-      {"nic.heartbeat_clocks", "heartbeat-clocks", "link monitor interval, kernel clocks (0: off)",
-       [](Scenario &s, const std::string &v) { s.heartbeat_clocks = (uint32_t)parse_uint(v, 0, 1u << 30); }},
-      {"nic.kernel_mhz", "kernel-mhz", "kernel clock, MHz",
-       [](Scenario &s, const std::string &v) { s.kernel_mhz = parse_double(v, 50, 1000); }},
-      {"nic.mac_mhz", "mac-mhz", "MAC clock, MHz",
-       [](Scenario &s, const std::string &v) { s.mac_mhz = parse_double(v, 50, 1000); }},
-      {"workload.kind", "workload", "broadcast, sparse or moe",
-       [](Scenario &s, const std::string &v) {
-         s.workload = parse_enum<Workload>(
-             v, {{"broadcast", Workload::kBroadcast}, {"sparse", Workload::kSparse}, {"moe", Workload::kMoe}});
-       }},
-      {"workload.senders", "senders", "sending nodes (all, or a list of ids)",
-       [](Scenario &s, const std::string &v) {
-         if (v == "all") {
-           s.senders.clear();
-           return;
-         }
-         s.senders = parse_id_list(split(v, ','));
-       },
-       true},
-      {"workload.k", "k", "sparse: receivers per message",
-       [](Scenario &s, const std::string &v) { s.k = (uint32_t)parse_uint(v, 1, 65535); }},
-      {"workload.messages", "messages", "broadcast / sparse: messages per sender",
-       [](Scenario &s, const std::string &v) { s.messages = (uint32_t)parse_uint(v, 1, 1'000'000); }},
-      {"workload.message_bytes", "message-bytes", "broadcast / sparse: bytes per message",
-       [](Scenario &s, const std::string &v) { s.message_bytes = (uint32_t)parse_uint(v, 1, 1u << 30); }},
-      {"workload.interval_ns", "interval-ns", "gap between one sender's messages, ns",
-       [](Scenario &s, const std::string &v) { s.interval_ns = parse_uint(v, 0, kMaxNs); }},
-      {"workload.moe.experts", "experts", "moe: routed experts",
-       [](Scenario &s, const std::string &v) { s.moe.experts = (uint32_t)parse_uint(v, 1, 65536); }},
-      {"workload.moe.top_k", "top-k", "moe: routed experts per token",
-       [](Scenario &s, const std::string &v) { s.moe.top_k = (uint32_t)parse_uint(v, 1, 256); }},
-      {"workload.moe.shared_expert", "shared-expert", "moe: one shared expert per token (true/false)",
-       [](Scenario &s, const std::string &v) { s.moe.shared_expert = parse_bool(v); }},
-      {"workload.moe.node_limit", "node-limit", "moe: at most this many nodes per token (0: off)",
-       [](Scenario &s, const std::string &v) { s.moe.node_limit = (uint32_t)parse_uint(v, 0, 1024); }},
-      {"workload.moe.tokens_per_step", "tokens-per-step", "moe: tokens each sender dispatches per step",
-       [](Scenario &s, const std::string &v) { s.moe.tokens_per_step = (uint32_t)parse_uint(v, 1, 1'000'000); }},
-      {"workload.moe.steps", "steps", "moe: steps",
-       [](Scenario &s, const std::string &v) { s.moe.steps = (uint32_t)parse_uint(v, 1, 100'000); }},
-      {"workload.moe.token_bytes", "token-bytes", "moe: bytes per token",
-       [](Scenario &s, const std::string &v) { s.moe.token_bytes = (uint32_t)parse_uint(v, 1, 1u << 24); }},
-      {"output.json", "json", "print the summary as JSON (true/false)",
-       [](Scenario &s, const std::string &v) { s.json = parse_bool(v); }},
-      {"output.fst", "fst", "NICs whose waveforms are written (ids)",
-       [](Scenario &s, const std::string &v) { s.fst_nodes = parse_id_list(split(v, ',')); }, true},
-      {"output.pcap", "pcap", "links captured to pcap (node<N>, leaf<L>-spine<S>)",
-       [](Scenario &s, const std::string &v) { s.pcap_links = split(v, ','); }, true},
-      {"output.dir", "output-dir", "folder for waveforms and captures",
-       [](Scenario &s, const std::string &v) {
-         if (v.empty()) throw Bad("must not be empty");
-         s.output_dir = v;
-       }},
-      {"faults", "fault", "a fault: kind:link:at_us[:duration_us[:probability]] (kinds link_down, loss, corrupt)",
-       [](Scenario &s, const std::string &v) { s.faults.push_back(parse_fault_flag(v)); }},
-  };
+  static const std::
+      vector<Field>
+          f =
+              {
+                  {"name", "name", "scenario name (reports)", [](Scenario &s, const std::string &v) { s.name = v; }},
+                  {"seed", "seed", "random seed (traffic, loss, corruption)",
+                   [](Scenario &s, const std::string &v) { s.seed = parse_uint(v, 0, UINT64_MAX); }},
+                  {"duration_us", "duration-us", "stop after this much simulated time",
+                   [](Scenario &s, const std::string &v) { s.duration_ns = parse_uint(v, 1, kMaxNs / 1000) * 1000; }},
+                  {"topology.kind", "topology", "star or leaf_spine",
+                   [](Scenario &s, const std::string &v) {
+                     s.topology =
+                         parse_enum<Topology>(v, {{"star", Topology::kStar}, {"leaf_spine", Topology::kLeafSpine}});
+                   }},
+                  {"topology.nodes", "nodes", "hosts with a Fanout NIC (2..1024)",
+                   [](Scenario &s, const std::string &v) { s.nodes = (uint32_t)parse_uint(v, 2, 1024); }},
+                  {"topology.leaves", "leaves", "leaf switches (leaf_spine)",
+                   [](Scenario &s, const std::string &v) { s.leaves = (uint32_t)parse_uint(v, 1, 64); }},
+                  {"topology.spines", "spines", "spine switches (leaf_spine)",
+                   [](Scenario &s, const std::string &v) { s.spines = (uint32_t)parse_uint(v, 1, 64); }},
+                  {"topology.switch_buffer_kib", "switch-buffer-kib", "buffer per switch output port, KiB",
+                   [](Scenario &s, const std::string &v) {
+                     s.switch_buffer_bytes = (uint32_t)parse_uint(v, 16, 1u << 20) * 1024;
+                   }},
+                  {"link.gbps", "link-gbps", "link rate, Gb/s",
+                   [](Scenario &s, const std::string &v) { s.link.gbps = parse_double(v, 1, 1600); }},
+                  {"link.delay_ns", "link-delay-ns", "propagation delay per link, ns",
+                   [](Scenario &s, const std::string &v) { s.link.delay_ns = parse_uint(v, 0, 1'000'000); }},
+                  {"link.loss", "link-loss", "probability a frame is lost, every link",
+                   [](Scenario &s, const std::string &v) { s.link.loss = parse_double(v, 0, 1); }},
+                  {"link.corrupt", "link-corrupt", "probability a frame gets a bit flipped, every link",
+                   [](Scenario &s, const std::string &v) { s.link.corrupt = parse_double(v, 0, 1); }},
+                  {"nic.mode", "mode", "tree (NIC relays) or port (replicating node at the top of rack)",
+                   [](Scenario &s, const std::string &v) {
+                     s.mode = parse_enum<Mode>(v, {{"tree", Mode::kTree}, {"port", Mode::kPort}});
+                   }},
+                  {"nic.fanout", "fanout", "tree fan-out F (2..64)",
+                   [](Scenario &s, const std::string &v) { s.fanout = (uint32_t)parse_uint(v, 2, 64); }},
+                  {"nic.ports", "ports", "MAC ports per NIC (2: the simulated shell is built with P = 2)",
+                   [](Scenario &s, const std::string &v) {
+                     uint32_t p = (uint32_t)parse_uint(v, 2, 8); // what the RTL shell accepts
+                     if (p != 2) throw Bad("must be 2: fanout-sim's NIC shell is Verilated with P = 2 (got " + v + ")");
+                     s.nic_ports = p;
+                   }},
+                  {"nic.heartbeat_clocks", "heartbeat-clocks", "link monitor interval, kernel clocks (0: off)",
+                   [](Scenario &s, const std::string &v) {
+                     s.heartbeat_clocks = (uint32_t)parse_uint(v, 0, 1u << 30);
+                   }},
+                  {"nic.kernel_mhz", "kernel-mhz", "kernel clock, MHz",
+                   [](Scenario &s, const std::string &v) { s.kernel_mhz = parse_double(v, 50, 1000); }},
+                  {"nic.mac_mhz", "mac-mhz", "MAC clock, MHz",
+                   [](Scenario &s, const std::string &v) { s.mac_mhz = parse_double(v, 50, 1000); }},
+                  {"workload.kind", "workload", "broadcast, sparse or moe",
+                   [](Scenario &s, const std::string &v) {
+                     s.workload = parse_enum<Workload>(
+                         v,
+                         {{"broadcast", Workload::kBroadcast}, {"sparse", Workload::kSparse}, {"moe", Workload::kMoe}});
+                   }},
+                  {"workload.senders", "senders", "sending nodes (all, or a list of ids)",
+                   [](Scenario &s, const std::string &v) {
+                     if (v == "all") {
+                       s.senders.clear();
+                       return;
+                     }
+                     s.senders = parse_id_list(split(v, ','));
+                   },
+                   true},
+                  {"workload.k", "k", "sparse: receivers per message",
+                   [](Scenario &s, const std::string &v) { s.k = (uint32_t)parse_uint(v, 1, 65535); }},
+                  {"workload.messages", "messages", "broadcast / sparse: messages per sender",
+                   [](Scenario &s, const std::string &v) { s.messages = (uint32_t)parse_uint(v, 1, 1'000'000); }},
+                  {"workload.message_bytes", "message-bytes", "broadcast / sparse: bytes per message",
+                   [](Scenario &s, const std::string &v) { s.message_bytes = (uint32_t)parse_uint(v, 1, 1u << 30); }},
+                  {"workload.interval_ns", "interval-ns", "gap between one sender's messages, ns",
+                   [](Scenario &s, const std::string &v) { s.interval_ns = parse_uint(v, 0, kMaxNs); }},
+                  {"workload.moe.experts", "experts", "moe: routed experts",
+                   [](Scenario &s, const std::string &v) { s.moe.experts = (uint32_t)parse_uint(v, 1, 65536); }},
+                  {"workload.moe.top_k", "top-k", "moe: routed experts per token",
+                   [](Scenario &s, const std::string &v) { s.moe.top_k = (uint32_t)parse_uint(v, 1, 256); }},
+                  {"workload.moe.shared_expert", "shared-expert", "moe: one shared expert per token (true/false)",
+                   [](Scenario &s, const std::string &v) { s.moe.shared_expert = parse_bool(v); }},
+                  {"workload.moe.node_limit", "node-limit", "moe: at most this many nodes per token (0: off)",
+                   [](Scenario &s, const std::string &v) { s.moe.node_limit = (uint32_t)parse_uint(v, 0, 1024); }},
+                  {"workload.moe.tokens_per_step", "tokens-per-step", "moe: tokens each sender dispatches per step",
+                   [](Scenario &s, const std::string &v) {
+                     s.moe.tokens_per_step = (uint32_t)parse_uint(v, 1, 1'000'000);
+                   }},
+                  {"workload.moe.steps", "steps", "moe: steps",
+                   [](Scenario &s, const std::string &v) { s.moe.steps = (uint32_t)parse_uint(v, 1, 100'000); }},
+                  {"workload.moe.token_bytes", "token-bytes", "moe: bytes per token",
+                   [](Scenario &s, const std::string &v) { s.moe.token_bytes = (uint32_t)parse_uint(v, 1, 1u << 24); }},
+                  {"output.json", "json", "print the summary as JSON (true/false)",
+                   [](Scenario &s, const std::string &v) { s.json = parse_bool(v); }},
+                  {"output.fst", "fst", "NICs whose waveforms are written (ids)",
+                   [](Scenario &s, const std::string &v) { s.fst_nodes = parse_id_list(split(v, ',')); }, true},
+                  {"output.pcap", "pcap", "links captured to pcap (node<N>, leaf<L>-spine<S>)",
+                   [](Scenario &s, const std::string &v) { s.pcap_links = split(v, ','); }, true},
+                  {"output.dir", "output-dir", "folder for waveforms and captures",
+                   [](Scenario &s, const std::string &v) {
+                     if (v.empty()) throw Bad("must not be empty");
+                     s.output_dir = v;
+                   }},
+                  {"faults", "fault",
+                   "a fault: kind:link:at_us[:duration_us[:probability]] (kinds link_down, loss, corrupt)",
+                   [](Scenario &s, const std::string &v) { s.faults.push_back(parse_fault_flag(v)); }},
+              };
   return f;
 }
 
@@ -207,9 +189,7 @@ const Field *find_path(const std::string &path) {
 }
 
 std::string where(const std::string &origin, const YAML::Node &n) {
-  YAML::Mark m = n.Mark();
-  if (m.line < 0) return origin;
-  return origin + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  return config::yaml_where(origin, n);
 }
 
 [[noreturn]] void fail(const std::string &at, const std::string &path, const std::string &problem) {
@@ -329,8 +309,12 @@ bool link_exists(const Scenario &s, const std::string &link) {
 
 } // namespace
 
-const char *name(Topology t) { return t == Topology::kStar ? "star" : "leaf_spine"; }
-const char *name(Mode m) { return m == Mode::kTree ? "tree" : "port"; }
+const char *name(Topology t) {
+  return t == Topology::kStar ? "star" : "leaf_spine";
+}
+const char *name(Mode m) {
+  return m == Mode::kTree ? "tree" : "port";
+}
 const char *name(Workload w) {
   return w == Workload::kBroadcast ? "broadcast" : w == Workload::kSparse ? "sparse" : "moe";
 }
@@ -342,17 +326,18 @@ void validate(const Scenario &s, const std::string &origin) {
   auto bad = [&](const std::string &path, const std::string &problem) { fail(origin, path, problem); };
   if (s.topology == Topology::kLeafSpine) {
     if (s.nodes % s.leaves != 0)
-      bad("topology.leaves", "must divide topology.nodes = " + std::to_string(s.nodes) + " (got " +
-                                 std::to_string(s.leaves) + ")");
+      bad("topology.leaves",
+          "must divide topology.nodes = " + std::to_string(s.nodes) + " (got " + std::to_string(s.leaves) + ")");
   }
   for (uint32_t id : s.senders)
-    if (id >= s.nodes) bad("workload.senders", "node " + std::to_string(id) + " does not exist (nodes 0.." +
-                                                   std::to_string(s.nodes - 1) + ")");
+    if (id >= s.nodes)
+      bad("workload.senders",
+          "node " + std::to_string(id) + " does not exist (nodes 0.." + std::to_string(s.nodes - 1) + ")");
   std::set<uint32_t> uniq(s.senders.begin(), s.senders.end());
   if (uniq.size() != s.senders.size()) bad("workload.senders", "lists a node twice");
   if (s.workload == Workload::kSparse && s.k > s.nodes - 1)
-    bad("workload.k", "must be between 1 and nodes - 1 = " + std::to_string(s.nodes - 1) + " (got " +
-                          std::to_string(s.k) + ")");
+    bad("workload.k",
+        "must be between 1 and nodes - 1 = " + std::to_string(s.nodes - 1) + " (got " + std::to_string(s.k) + ")");
   if (s.workload == Workload::kMoe) {
     if (s.moe.experts < s.nodes || s.moe.experts % s.nodes != 0)
       bad("workload.moe.experts", "must be a multiple of nodes = " + std::to_string(s.nodes) +
