@@ -162,32 +162,35 @@ double Switch::egress_utilization(uint32_t p) const {
   return pt.link ? pt.link->utilization(pt.side) : 0.0;
 }
 
-Frame Switch::make_probe(uint32_t p) {
-  Port &pt = port(p);
+Frame make_switch_probe(proto::NodeId node, const Mac48 &mac, uint32_t ipv4, uint16_t udp_port, uint32_t port,
+                        uint32_t seq) {
   proto::NetHeaders net;
   for (int i = 0; i < 6; i++) {
     net.eth_dst[i] = 0xff;
-    net.eth_src[i] = mac_[i];
+    net.eth_src[i] = mac[i];
   }
-  net.ip_src = ipv4_;
+  net.ip_src = ipv4;
   net.ip_dst = 0xFFFFFFFFu; // limited broadcast: link-local
   net.ip_tos = 0;
   net.ip_ttl = 1;
   net.ip_id = 0;
-  net.udp_src_port = proto::kDefaultUdpPort;
-  net.udp_dst_port = proto::kDefaultUdpPort;
-  proto::FanoutHeader h = proto::make_header(proto::kTypeProbe, cfg_.node_id, cfg_.node_id, p, pt.heartbeat_seq++, 0);
+  net.udp_src_port = udp_port;
+  net.udp_dst_port = udp_port;
+  proto::FanoutHeader h = proto::make_header(proto::kTypeProbe, node, node, port, seq, 0);
   h.hops_left = 0;
   proto::BasicReceiverSet<1> none;
   std::vector<uint8_t> bytes(proto::kFixedHeadersBytes);
   uint32_t len = 0;
   int err = proto::build_frame(net, h, none, nullptr, 0, proto::default_build_options(), bytes.data(),
                                (uint32_t)bytes.size(), &len);
-  if (err != proto::kOk) {
-    throw std::logic_error(std::string(name()) + ": PROBE build failed: " + proto::error_name(err));
-  }
+  if (err != proto::kOk) throw std::logic_error(std::string("PROBE build failed: ") + proto::error_name(err));
   bytes.resize(len);
   return make_frame(std::move(bytes));
+}
+
+Frame Switch::make_probe(uint32_t p) {
+  Port &pt = port(p);
+  return make_switch_probe(cfg_.node_id, mac_, ipv4_, proto::kDefaultUdpPort, p, pt.heartbeat_seq++);
 }
 
 void Switch::on_heartbeat(uint32_t p) {

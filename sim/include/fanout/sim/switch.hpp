@@ -5,8 +5,8 @@
 // frame's stay within buffer_bytes; otherwise it is dropped (drop-tail, counted per output port).
 // A queued frame leaves its queue (and frees its buffer) when its transmission starts.
 // Unknown unicast destinations and frames whose FCS fails (Frame::fcs_bad) are dropped and
-// counted on the ingress port (no flooding, no learning). Frames to ff:ff:ff:ff:ff:ff are link-local (Fanout PROBE heartbeats between a NIC
-// and its switch port): counted on the ingress port, never forwarded.
+// counted on the ingress port (no flooding, no learning). Frames to ff:ff:ff:ff:ff:ff are link-local (Fanout PROBE
+// heartbeats between a NIC and its switch port): counted on the ingress port, never forwarded.
 //
 // Heartbeats: with heartbeat_interval > 0, every connected port whose egress has been idle (no
 // transmission, empty queue) for the interval sends a Fanout PROBE built with proto::build_frame:
@@ -48,6 +48,12 @@ struct SwitchConfig {
 
 // Throws std::invalid_argument naming the offending field.
 void validate(const SwitchConfig &c);
+
+// The PROBE heartbeat a switch port sends (Switch and FanoutSwitch): Ethernet and IPv4 broadcast
+// (link-local, TTL 1), from `mac`/`ipv4`, UDP `udp_port` both ways, sender = origin = node,
+// message id = port, sequence = seq, hops 0, no receiver set; built with proto::build_frame.
+Frame make_switch_probe(proto::NodeId node, const Mac48 &mac, uint32_t ipv4, uint16_t udp_port, uint32_t port,
+                        uint32_t seq);
 
 struct SwitchPortStats {
   uint64_t frames_in = 0, bytes_in = 0;   // received on this port
