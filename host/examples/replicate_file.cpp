@@ -285,6 +285,9 @@ int run_sender(Device &dev, const Options &o, const std::vector<NodeId> &to) {
   double secs = std::chrono::duration<double>(Clock::now() - started).count();
   std::printf("node %u: %s fnv1a64 %016llx; %zu of %zu replicas match; %.3f s, %.1f MB/s per replica\n", self,
               o.file.c_str(), (unsigned long long)sum.h, matches, to.size(), secs, size / secs / 1e6);
+  // Stay reachable a while: a receiver whose report's ACK was lost probes again (rto_us, then
+  // backing off to rto_max_us) and needs this node to re-ACK it.
+  linger(dev);
   return status == 0 && matches == to.size() ? 0 : 1;
 }
 

@@ -172,6 +172,30 @@ TEST_F(Impaired, RetransmissionsGoOnlyToReceiversThatMissedData) {
   EXPECT_EQ(s0.messages_succeeded, 8u);
 }
 
+// Receivers' small reports to node 0 (as host/examples/replicate_file sends them), with heavy
+// loss on the feedback direction only: 40 % of what reaches nodes 1-3 (node 0's ACKs) is lost,
+// nothing on the way to node 0. Node 0 stays open, so its re-ACKs of the probes must get every
+// report confirmed, kOk, well within the failure timeout: a report whose first ACKs are lost is
+// not failed while its receiver still answers.
+TEST_F(Impaired, SmallReportsAreConfirmedWhenOnlyTheirAcksAreLost) {
+  const int n = 4;
+  ImpairOptions o;
+  o.drop = 0.40;
+  start(n, "{rto_us: 20000, rto_max_us: 200000, failure_timeout_us: 2000000}", {false, true, true, true}, o);
+  uint32_t index = 1;
+  for (int round = 0; round < 10; round++)
+    for (int from = 1; from < n; from++) send(from, {0}, 40, index++);
+  check_exactly_once(5s);
+  uint64_t dropped = 0, probes = 0;
+  for (size_t r = 0; r < relay_->routes(); r++) dropped += relay_->counters(r).dropped;
+  for (int from = 1; from < n; from++) probes += nodes_[(size_t)from]->dev().stats().probes_sent;
+  EXPECT_GT(dropped, 0u);
+  EXPECT_GT(probes, 0u);
+  EXPECT_EQ(nodes_[0]->dev().stats().messages_received, 30u);
+  std::printf("acks lost %llu, probes %llu, node 0 re-ACKed %llu duplicates\n", (unsigned long long)dropped,
+              (unsigned long long)probes, (unsigned long long)nodes_[0]->dev().stats().duplicates_of_completed);
+}
+
 // Datagrams with a bit flipped in the Fanout header are dropped and counted by reason, nothing
 // crashes, and every send still completes. Data integrity is not asserted: a flip that leaves a
 // valid header (another sequence, say) is not detectable by Fanout v1 (impair.hpp).

@@ -294,6 +294,45 @@ TEST(Transport, LostFinalAckIsRecoveredByAProbe) {
   EXPECT_GE(net.now - t0, (uint64_t)TransportOptions().rto_us);
 }
 
+// A one-packet message from node 1 to node 0 (a receiver's small report to the sender) whose
+// ACKs are lost: node 1 probes after rto_us (then backs off x2), node 0 re-ACKs each probe from
+// its completed-message table, and the send completes kOk once an ACK gets through.
+TEST(Transport, LostAcksOfAOnePacketMessageAreRecoveredByProbes) {
+  for (uint32_t lost : {1u, 2u, 3u, 5u}) {
+    SCOPED_TRACE(lost);
+    MemNet net(4, options(4));
+    uint32_t dropped = 0;
+    net.drop = [&](const Pkt &k) {
+      if (dropped >= lost || k.from != 0 || k.to != 1 || !type_is(parse(k), p::kTypeAck)) return false;
+      dropped++;
+      return true;
+    };
+    std::vector<uint8_t> report = message(40, 1, 7);
+    NodeId to0 = 0;
+    transport::SendRequest r;
+    r.wr_id = 9;
+    r.data = report.data();
+    r.length = (uint32_t)report.size();
+    r.receivers = &to0;
+    r.count = 1;
+    uint64_t t0 = net.now;
+    net.nodes[1]->t->post_send(r, net.now);
+    ASSERT_TRUE(net.run([&] { return !net.nodes[1]->sink.done.empty(); }, 10'000'000));
+    EXPECT_EQ(net.nodes[1]->sink.done[0].status, Status::kOk) << status_name(net.nodes[1]->sink.done[0].status);
+    EXPECT_EQ(dropped, lost);
+    ASSERT_EQ(net.nodes[0]->sink.done.size(), 1u); // delivered once
+    EXPECT_EQ(net.nodes[0]->sink.done[0].status, Status::kOk);
+    EXPECT_EQ(net.nodes[1]->stats.probes_sent.get(), (uint64_t)lost);
+    EXPECT_EQ(net.nodes[0]->stats.duplicates_of_completed.get(), (uint64_t)lost);
+    // Probes at rto, 3 rto, 7 rto, ... (backoff x2 up to rto_max_us): done by the lost-th probe.
+    TransportOptions o;
+    uint64_t bound = 0, rto = o.rto_us;
+    for (uint32_t i = 0; i < lost; i++, rto = std::min<uint64_t>(rto * 2, o.rto_max_us)) bound += rto;
+    EXPECT_LE(net.now - t0, bound + 10);
+    std::printf("lost %u: done after %llu us\n", lost, (unsigned long long)(net.now - t0));
+  }
+}
+
 // Node 5 receives nothing: the send completes after the failure timeout, naming node 5 alone.
 TEST(Transport, SilentReceiverFailsAfterTheFailureTimeout) {
   TransportOptions o = options(2);
