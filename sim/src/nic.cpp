@@ -384,11 +384,9 @@ struct Nic::Impl {
     if (proto::parse_frame(f.bytes.data(), (uint32_t)f.bytes.size(), pc, pp, &pace_set) == proto::kOk &&
         pp.hdr.type == proto::kTypeData) {
       if (nic->cfg_.port_mode) {
-        proto::PortSplitResult r = proto::port_split(pace_set, core->replicator().port_table(), Nic::kPorts,
-                                                     proto::kPortNone, pace_ports.get());
+        proto::port_split(pace_set, core->replicator().port_table(), Nic::kPorts, proto::kPortNone, pace_ports.get());
         copies = 0;
         for (uint32_t p = 0; p < Nic::kPorts; p++) copies += pace_ports[p].empty() ? 0 : 1;
-        (void)r;
       } else {
         proto::Chunk chunks[proto::kMaxTreeFanout];
         if (pace_set.without(nic->cfg_.node, pace_rest))

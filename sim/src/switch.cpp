@@ -195,25 +195,8 @@ Frame Switch::make_probe(uint32_t p) {
 
 void Switch::on_heartbeat(uint32_t p) {
   Port &pt = port(p);
-  sc_time now = sc_core::sc_time_stamp();
-  sc_time interval = cfg_.heartbeat_interval;
-  bool idle = pt.queue.empty() && !pt.link->busy(pt.side);
-  if (idle && now >= pt.idle_since + interval) {
-    Frame probe = make_probe(p);
-    uint64_t n = probe.bytes.size();
-    sc_time ser = pt.link->serialization((uint32_t)n);
-    pt.link->send(pt.side, std::move(probe));
-    pt.stats.frames_out++;
-    pt.stats.bytes_out += n;
-    pt.stats.heartbeats_out++;
-    pt.stats.egress_busy += ser;
-    pt.idle_since = now + ser;
-  }
-  // Next check: one interval after the egress last went idle (or after it goes idle, if busy).
-  sc_time base = pt.idle_since;
-  if (pt.link->busy(pt.side) && pt.link->free_at(pt.side) > base) base = pt.link->free_at(pt.side);
-  sc_time next = base + interval;
-  pt.heartbeat.notify(next > now ? next - now : interval);
+  switch_heartbeat(*pt.link, pt.side, pt.queue.empty(), cfg_.heartbeat_interval, pt.idle_since, pt.stats, pt.heartbeat,
+                   [this, p] { return make_probe(p); });
 }
 
 } // namespace sim

@@ -55,6 +55,31 @@ void validate(const SwitchConfig &c);
 Frame make_switch_probe(proto::NodeId node, const Mac48 &mac, uint32_t ipv4, uint16_t udp_port, uint32_t port,
                         uint32_t seq);
 
+// One heartbeat check of a switch port (Switch and FanoutSwitch): when the port's egress is idle
+// (nothing of its own to send, `idle`) and has been for `interval`, send make_probe() on `side` of
+// `link`, count it in `stats` (frames_out, bytes_out, heartbeats_out, egress_busy) and move
+// idle_since past it; then re-arm `event` one interval after the egress last went (or will go) idle.
+template <class PortStats, class MakeProbe>
+void switch_heartbeat(Link &link, int side, bool idle, sc_core::sc_time interval, sc_core::sc_time &idle_since,
+                      PortStats &stats, sc_core::sc_event &event, MakeProbe make_probe) {
+  sc_core::sc_time now = sc_core::sc_time_stamp();
+  if (idle && !link.busy(side) && now >= idle_since + interval) {
+    Frame probe = make_probe();
+    uint64_t n = probe.bytes.size();
+    sc_core::sc_time ser = link.serialization((uint32_t)n);
+    link.send(side, std::move(probe));
+    stats.frames_out++;
+    stats.bytes_out += n;
+    stats.heartbeats_out++;
+    stats.egress_busy += ser;
+    idle_since = now + ser;
+  }
+  sc_core::sc_time base = idle_since;
+  if (link.busy(side) && link.free_at(side) > base) base = link.free_at(side);
+  sc_core::sc_time next = base + interval;
+  event.notify(next > now ? next - now : interval);
+}
+
 struct SwitchPortStats {
   uint64_t frames_in = 0, bytes_in = 0;   // received on this port
   uint64_t frames_out = 0, bytes_out = 0; // transmitted on this port (heartbeats included)
