@@ -311,3 +311,101 @@ TEST(BierGrid, FanoutAddressingHandChecked) {
 }
 
 } // namespace
+
+// ---- BIER over Ethernet (the simulator's baseline encapsulation) -------------------------------
+
+namespace bier_frames {
+
+std::vector<uint8_t> frame_with(uint32_t si, uint32_t bsl, const std::vector<uint32_t> &positions,
+                                uint32_t payload_len = 30) {
+  uint8_t dst[6] = {2, 0, 0, 0, 0, 7}, src[6] = {2, 0, 0, 0, 0, 1};
+  std::vector<uint8_t> bits(bsl / 8, 0), payload(payload_len);
+  for (uint32_t p : positions) bier_set_bit(bits.data(), bsl, p);
+  for (uint32_t i = 0; i < payload_len; i++) payload[i] = (uint8_t)(i * 7);
+  BierHeader h = make_bier_header(si, bsl, 1, 0xABCDE);
+  std::vector<uint8_t> out(kMaxFrameBytes);
+  uint32_t len = 0;
+  EXPECT_TRUE(
+      build_bier_frame(dst, src, h, bits.data(), payload.data(), payload_len, out.data(), (uint32_t)out.size(), &len));
+  out.resize(len);
+  return out;
+}
+
+TEST(BierFrame, RoundTripsEveryField) {
+  std::vector<uint8_t> f = frame_with(3, 256, {0, 17, 255});
+  ASSERT_EQ(f.size(), 14u + 12u + 32u + 30u);
+  EXPECT_EQ(load_be16(f.data() + 12), 0xAB37);
+  BierView v;
+  ASSERT_EQ(parse_bier_frame(f.data(), (uint32_t)f.size(), v), kBierOk);
+  EXPECT_EQ(v.hdr.bsl, 256u);
+  EXPECT_EQ(v.si, 3u);
+  EXPECT_EQ(v.hdr.bift_id, 4u);
+  EXPECT_EQ(v.hdr.ttl, kBierDefaultTtl);
+  EXPECT_EQ(v.hdr.s, 1);
+  EXPECT_EQ(v.hdr.entropy, 0xABCDEu);
+  EXPECT_EQ(v.hdr.proto, kBierProtoFanout);
+  EXPECT_EQ(v.hdr.bfir_id, 1);
+  EXPECT_EQ(v.payload_offset, 58u);
+  EXPECT_EQ(v.payload_len, 30u);
+  EXPECT_EQ(f[v.payload_offset + 29], (uint8_t)(29 * 7));
+  const uint8_t *bits = f.data() + v.bitstring_offset;
+  for (uint32_t p = 0; p < 256; p++) EXPECT_EQ(bier_test_bit(bits, 256, p), p == 0 || p == 17 || p == 255) << p;
+}
+
+TEST(BierFrame, BitPositionOneIsTheLastBytesLeastSignificantBit) {
+  // RFC 8279 section 3: BFR-id 1 (our id 0 of the SI) is the rightmost bit of the BitString.
+  std::vector<uint8_t> f = frame_with(0, 64, {0, 9, 63});
+  const uint8_t *bits = f.data() + 14 + 12;
+  EXPECT_EQ(bits[7], 0x01);
+  EXPECT_EQ(bits[6], 0x02);
+  EXPECT_EQ(bits[0], 0x80);
+}
+
+TEST(BierFrame, BslCodesAreRfc8296s) {
+  EXPECT_EQ(bier_bsl_code(64), 1);
+  EXPECT_EQ(bier_bsl_code(256), 3);
+  EXPECT_EQ(bier_bsl_code(4096), 7);
+  EXPECT_EQ(bier_bsl_code(100), 0);
+  EXPECT_EQ(bier_bsl_code(8192), 0);
+  for (uint8_t c = 1; c <= 7; c++) EXPECT_EQ(bier_bsl_code(bier_bsl_bits(c)), c);
+  EXPECT_EQ(bier_bsl_bits(0), 0u);
+  EXPECT_EQ(bier_bsl_bits(8), 0u);
+}
+
+TEST(BierFrame, MalformedFramesAreNamed) {
+  std::vector<uint8_t> good = frame_with(0, 256, {5}, 0);
+  BierView v;
+  EXPECT_EQ(parse_bier_frame(good.data(), 10, v), kBierTruncated);
+  EXPECT_EQ(parse_bier_frame(good.data(), 20, v), kBierTruncated);           // inside the header
+  EXPECT_EQ(parse_bier_frame(good.data(), 14 + 12 + 31, v), kBierTruncated); // BitString cut short
+  std::vector<uint8_t> f = good;
+  f[12] = 0x08;
+  f[13] = 0x00;
+  EXPECT_EQ(parse_bier_frame(f.data(), (uint32_t)f.size(), v), kBierNotBier);
+  f = good;
+  f[14 + 4] = 0x45; // nibble 4
+  EXPECT_EQ(parse_bier_frame(f.data(), (uint32_t)f.size(), v), kBierBadNibble);
+  f = good;
+  f[14 + 4] = 0x51; // version 1
+  EXPECT_EQ(parse_bier_frame(f.data(), (uint32_t)f.size(), v), kBierBadVersion);
+  f = good;
+  f[14 + 5] = (uint8_t)((f[14 + 5] & 0x0F) | 0x80); // BSL code 8
+  EXPECT_EQ(parse_bier_frame(f.data(), (uint32_t)f.size(), v), kBierBadBsl);
+  std::vector<uint8_t> empty = frame_with(0, 256, {}, 0);
+  EXPECT_EQ(parse_bier_frame(empty.data(), (uint32_t)empty.size(), v), kBierEmptyBitString);
+}
+
+TEST(BierFrame, BuildRefusesWhatDoesNotFit) {
+  uint8_t mac[6] = {0}, bits[512] = {1}, out[100];
+  uint32_t len = 7;
+  BierHeader h = make_bier_header(0, 256, 0, 0);
+  EXPECT_FALSE(build_bier_frame(mac, mac, h, bits, bits, 60, out, sizeof out, &len)); // 58 + 60 > 100
+  EXPECT_EQ(len, 0u);
+  h.bsl = 100;
+  EXPECT_FALSE(build_bier_frame(mac, mac, h, bits, bits, 0, out, sizeof out, &len));
+  h.bsl = 256;
+  EXPECT_TRUE(build_bier_frame(mac, mac, h, bits, bits, 42, out, sizeof out, &len));
+  EXPECT_EQ(len, 100u);
+}
+
+} // namespace bier_frames
