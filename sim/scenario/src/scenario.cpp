@@ -105,9 +105,14 @@ const std::vector<Field> &fields() {
                    [](Scenario &s, const std::string &v) { s.link.loss = parse_double(v, 0, 1); }},
                   {"link.corrupt", "link-corrupt", "probability a frame gets a bit flipped, every link",
                    [](Scenario &s, const std::string &v) { s.link.corrupt = parse_double(v, 0, 1); }},
-                  {"nic.mode", "mode", "tree (NIC relays) or port (replicating node at the top of rack)",
+                  {"nic.mode", "mode",
+                   "tree (NIC relays), port (replicating node at the top of rack), or the baselines unicast "
+                   "(one copy per receiver) and bier (one copy per 256-id set, switches replicate)",
                    [](Scenario &s, const std::string &v) {
-                     s.mode = parse_enum<Mode>(v, {{"tree", Mode::kTree}, {"port", Mode::kPort}});
+                     s.mode = parse_enum<Mode>(v, {{"tree", Mode::kTree},
+                                                   {"port", Mode::kPort},
+                                                   {"unicast", Mode::kUnicast},
+                                                   {"bier", Mode::kBier}});
                    }},
                   {"nic.fanout", "fanout", "tree fan-out F (2..64)",
                    [](Scenario &s, const std::string &v) { s.fanout = (uint32_t)parse_uint(v, 2, 64); }},
@@ -125,11 +130,13 @@ const std::vector<Field> &fields() {
                    [](Scenario &s, const std::string &v) { s.kernel_mhz = parse_double(v, 50, 1000); }},
                   {"nic.mac_mhz", "mac-mhz", "MAC clock, MHz",
                    [](Scenario &s, const std::string &v) { s.mac_mhz = parse_double(v, 50, 1000); }},
-                  {"workload.kind", "workload", "broadcast, sparse or moe",
+                  {"workload.kind", "workload", "broadcast, sparse, moe, allreduce or checkpoint",
                    [](Scenario &s, const std::string &v) {
-                     s.workload = parse_enum<Workload>(
-                         v,
-                         {{"broadcast", Workload::kBroadcast}, {"sparse", Workload::kSparse}, {"moe", Workload::kMoe}});
+                     s.workload = parse_enum<Workload>(v, {{"broadcast", Workload::kBroadcast},
+                                                           {"sparse", Workload::kSparse},
+                                                           {"moe", Workload::kMoe},
+                                                           {"allreduce", Workload::kAllReduce},
+                                                           {"checkpoint", Workload::kCheckpoint}});
                    }},
                   {"workload.senders", "senders", "sending nodes (all, or a list of ids)",
                    [](Scenario &s, const std::string &v) {
@@ -164,6 +171,28 @@ const std::vector<Field> &fields() {
                    [](Scenario &s, const std::string &v) { s.moe.steps = (uint32_t)parse_uint(v, 1, 100'000); }},
                   {"workload.moe.token_bytes", "token-bytes", "moe: bytes per token",
                    [](Scenario &s, const std::string &v) { s.moe.token_bytes = (uint32_t)parse_uint(v, 1, 1u << 24); }},
+                  {"workload.allreduce.root", "root", "allreduce: the node that sends (the only sender)",
+                   [](Scenario &s, const std::string &v) { s.allreduce.root = (uint32_t)parse_uint(v, 0, 65535); }},
+                  {"workload.allreduce.messages", "allreduce-messages", "allreduce: messages the root sends",
+                   [](Scenario &s, const std::string &v) {
+                     s.allreduce.messages = (uint32_t)parse_uint(v, 1, 1'000'000);
+                   }},
+                  {"workload.allreduce.message_bytes", "allreduce-bytes", "allreduce: bytes per message",
+                   [](Scenario &s, const std::string &v) {
+                     s.allreduce.message_bytes = (uint32_t)parse_uint(v, 1, 1u << 26);
+                   }},
+                  {"workload.checkpoint.replicas", "replicas", "checkpoint: nodes each shard is written to",
+                   [](Scenario &s, const std::string &v) {
+                     s.checkpoint.replicas = (uint32_t)parse_uint(v, 1, 65535);
+                   }},
+                  {"workload.checkpoint.shards", "shards", "checkpoint: shards each sender writes",
+                   [](Scenario &s, const std::string &v) {
+                     s.checkpoint.shards = (uint32_t)parse_uint(v, 1, 1'000'000);
+                   }},
+                  {"workload.checkpoint.shard_bytes", "shard-bytes", "checkpoint: bytes per shard",
+                   [](Scenario &s, const std::string &v) {
+                     s.checkpoint.shard_bytes = (uint32_t)parse_uint(v, 1, 1u << 26);
+                   }},
                   {"output.json", "json", "print the summary as JSON (true/false)",
                    [](Scenario &s, const std::string &v) { s.json = parse_bool(v); }},
                   {"output.fst", "fst", "NICs whose waveforms are written (ids)",
@@ -313,10 +342,23 @@ const char *name(Topology t) {
   return t == Topology::kStar ? "star" : "leaf_spine";
 }
 const char *name(Mode m) {
-  return m == Mode::kTree ? "tree" : "port";
+  switch (m) {
+  case Mode::kTree: return "tree";
+  case Mode::kPort: return "port";
+  case Mode::kUnicast: return "unicast";
+  case Mode::kBier: return "bier";
+  }
+  return "?";
 }
 const char *name(Workload w) {
-  return w == Workload::kBroadcast ? "broadcast" : w == Workload::kSparse ? "sparse" : "moe";
+  switch (w) {
+  case Workload::kBroadcast: return "broadcast";
+  case Workload::kSparse: return "sparse";
+  case Workload::kMoe: return "moe";
+  case Workload::kAllReduce: return "allreduce";
+  case Workload::kCheckpoint: return "checkpoint";
+  }
+  return "?";
 }
 const char *name(FaultKind f) {
   return f == FaultKind::kLinkDown ? "link_down" : f == FaultKind::kLoss ? "loss" : "corrupt";
@@ -338,6 +380,12 @@ void validate(const Scenario &s, const std::string &origin) {
   if (s.workload == Workload::kSparse && s.k > s.nodes - 1)
     bad("workload.k",
         "must be between 1 and nodes - 1 = " + std::to_string(s.nodes - 1) + " (got " + std::to_string(s.k) + ")");
+  if (s.workload == Workload::kAllReduce && s.allreduce.root >= s.nodes)
+    bad("workload.allreduce.root", "must be between 0 and nodes - 1 = " + std::to_string(s.nodes - 1) + " (got " +
+                                       std::to_string(s.allreduce.root) + ")");
+  if (s.workload == Workload::kCheckpoint && s.checkpoint.replicas > s.nodes - 1)
+    bad("workload.checkpoint.replicas", "must be between 1 and nodes - 1 = " + std::to_string(s.nodes - 1) + " (got " +
+                                            std::to_string(s.checkpoint.replicas) + ")");
   if (s.workload == Workload::kMoe) {
     if (s.moe.experts < s.nodes || s.moe.experts % s.nodes != 0)
       bad("workload.moe.experts", "must be a multiple of nodes = " + std::to_string(s.nodes) +

@@ -48,8 +48,9 @@ std::vector<uint16_t> route_token(std::mt19937_64 &rng, const MoeSpec &m, uint32
       for (uint32_t i = 0; i < best_per_node && i < mine.size(); i++) sum += mine[i];
       node_score.push_back({sum, n});
     }
-    std::partial_sort(node_score.begin(), node_score.begin() + m.node_limit, node_score.end(),
-                      [](const auto &a, const auto &b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+    std::partial_sort(
+        node_score.begin(), node_score.begin() + m.node_limit, node_score.end(),
+        [](const auto &a, const auto &b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
     for (uint32_t i = 0; i < m.node_limit; i++)
       for (uint32_t e = 0; e < per_node; e++) candidates.push_back(node_score[i].second * per_node + e);
   } else {
@@ -85,6 +86,34 @@ std::vector<Message> generate_workload(const Scenario &s) {
           if (nodes.empty()) continue; // every routed expert is local: no traffic
           out.push_back(Message{id++, sender, nodes, s.moe.token_bytes, step, 0, experts});
         }
+      }
+    }
+    return out;
+  }
+  if (s.workload == Workload::kAllReduce) {
+    const AllReduceSpec &a = s.allreduce;
+    std::vector<uint16_t> everyone;
+    for (uint32_t n = 0; n < s.nodes; n++)
+      if (n != a.root) everyone.push_back((uint16_t)n);
+    for (uint32_t i = 0; i < a.messages; i++)
+      out.push_back(Message{id++, a.root, everyone, a.message_bytes, 0, (uint64_t)i * s.interval_ns, {}});
+    return out;
+  }
+  if (s.workload == Workload::kCheckpoint) {
+    const CheckpointSpec &c = s.checkpoint;
+    for (uint32_t shard = 0; shard < c.shards; shard++) {
+      // Ring placement on a fresh random order of the nodes: a shard's replicas are the next
+      // `replicas` nodes after its writer, so with every node writing each node holds exactly
+      // `replicas` shards of the round (no node is a hot spot).
+      std::vector<uint32_t> ring(s.nodes), position(s.nodes);
+      std::iota(ring.begin(), ring.end(), 0u);
+      std::shuffle(ring.begin(), ring.end(), rng);
+      for (uint32_t p = 0; p < s.nodes; p++) position[ring[p]] = p;
+      for (uint32_t sender : senders) {
+        std::vector<uint16_t> set;
+        for (uint32_t r = 1; r <= c.replicas; r++) set.push_back((uint16_t)ring[(position[sender] + r) % s.nodes]);
+        std::sort(set.begin(), set.end());
+        out.push_back(Message{id++, sender, set, c.shard_bytes, 0, (uint64_t)shard * s.interval_ns, {}});
       }
     }
     return out;

@@ -31,6 +31,12 @@ TEST(Scenario, EmptyDocumentGivesValidDefaults) {
   EXPECT_EQ(s.moe.experts, 256u);
   EXPECT_EQ(s.moe.top_k, 8u);
   EXPECT_EQ(s.moe.token_bytes, 7168u);
+  EXPECT_EQ(s.allreduce.root, 0u);
+  EXPECT_EQ(s.allreduce.messages, 2u);
+  EXPECT_EQ(s.allreduce.message_bytes, 512u << 10);
+  EXPECT_EQ(s.checkpoint.replicas, 3u);
+  EXPECT_EQ(s.checkpoint.shards, 1u);
+  EXPECT_EQ(s.checkpoint.shard_bytes, 256u << 10);
 }
 
 TEST(Scenario, EveryFieldIsRead) {
@@ -49,6 +55,8 @@ workload:
   message_bytes: 4096
   interval_ns: 1000
   moe: {experts: 64, top_k: 4, shared_expert: false, node_limit: 2, tokens_per_step: 16, steps: 3, token_bytes: 1024}
+  allreduce: {root: 7, messages: 5, message_bytes: 2097152}
+  checkpoint: {replicas: 2, shards: 6, shard_bytes: 524288}
 faults:
   - {kind: link_down, link: node3, at_us: 100, duration_us: 50}
   - {kind: loss, link: leaf1-spine0, at_us: 0, probability: 0.01}
@@ -73,6 +81,12 @@ output: {json: true, fst: [0, 1], pcap: [node0, leaf0-spine1], dir: out}
   EXPECT_EQ(s.interval_ns, 1000u);
   EXPECT_EQ(s.moe.experts, 64u);
   EXPECT_FALSE(s.moe.shared_expert);
+  EXPECT_EQ(s.allreduce.root, 7u);
+  EXPECT_EQ(s.allreduce.messages, 5u);
+  EXPECT_EQ(s.allreduce.message_bytes, 2097152u);
+  EXPECT_EQ(s.checkpoint.replicas, 2u);
+  EXPECT_EQ(s.checkpoint.shards, 6u);
+  EXPECT_EQ(s.checkpoint.shard_bytes, 524288u);
   ASSERT_EQ(s.faults.size(), 2u);
   EXPECT_EQ(s.faults[0].kind, sim::FaultKind::kLinkDown);
   EXPECT_EQ(s.faults[0].at_ns, 100'000u);
@@ -92,6 +106,39 @@ TEST(Scenario, JsonIsAcceptedToo) {
   EXPECT_EQ(s.message_bytes, 1048576u);
 }
 
+TEST(Scenario, AllReduceAndCheckpointScenarios) {
+  sim::Scenario a = sim::parse_scenario(R"(
+topology: {nodes: 8}
+workload:
+  kind: allreduce
+  interval_ns: 2000
+  allreduce: {root: 7, messages: 3, message_bytes: 65536}
+)",
+                                        "t.yaml");
+  EXPECT_EQ(a.workload, sim::Workload::kAllReduce);
+  EXPECT_STREQ(sim::name(a.workload), "allreduce");
+  EXPECT_EQ(a.allreduce.root, 7u);
+  EXPECT_EQ(a.allreduce.messages, 3u);
+  EXPECT_EQ(a.allreduce.message_bytes, 65536u);
+  EXPECT_EQ(a.interval_ns, 2000u);
+  sim::Scenario c = sim::parse_scenario(
+      R"({"workload": {"kind": "checkpoint", "senders": [2, 3], "checkpoint": {"replicas": 15, "shards": 4,
+          "shard_bytes": 4096}}})",
+      "t.json");
+  EXPECT_EQ(c.workload, sim::Workload::kCheckpoint);
+  EXPECT_STREQ(sim::name(c.workload), "checkpoint");
+  EXPECT_EQ(c.senders, (std::vector<uint32_t>{2, 3}));
+  EXPECT_EQ(c.checkpoint.replicas, 15u) << "nodes - 1 is allowed";
+  EXPECT_EQ(c.checkpoint.shards, 4u);
+  EXPECT_EQ(c.checkpoint.shard_bytes, 4096u);
+  // The other workloads' names are unchanged.
+  EXPECT_STREQ(sim::name(sim::Workload::kBroadcast), "broadcast");
+  EXPECT_STREQ(sim::name(sim::Workload::kSparse), "sparse");
+  EXPECT_STREQ(sim::name(sim::Workload::kMoe), "moe");
+  // A workload's own checks only apply when it is the one run.
+  EXPECT_EQ(error_of("workload: {kind: moe, allreduce: {root: 99}, checkpoint: {replicas: 99}}\n"), "");
+}
+
 TEST(Scenario, MistakesNameTheLocationTheFieldAndTheProblem) {
   struct Case {
     const char *text;
@@ -101,7 +148,7 @@ TEST(Scenario, MistakesNameTheLocationTheFieldAndTheProblem) {
       {"topology:\n  nodes: 1\n", "t.yaml:2:10: topology.nodes: must be between 2 and 1024 (got 1)"},
       {"topology:\n  nodez: 8\n", "t.yaml:2:3: topology.nodez: unknown field (known here: kind, nodes, leaves, spines, "
                                   "switch_buffer_kib)"},
-      {"nic: {mode: ring}\n", "t.yaml:1:13: nic.mode: must be one of tree, port (got 'ring')"},
+      {"nic: {mode: ring}\n", "t.yaml:1:13: nic.mode: must be one of tree, port, unicast, bier (got 'ring')"},
       {"nic: {ports: 4}\n", "t.yaml:1:14: nic.ports: must be 2: fanout-sim's NIC shell is Verilated with P = 2 (got 4)"},
       {"link: {loss: 1.5}\n", "t.yaml:1:14: link.loss: must be between 0 and 1 (got 1.5)"},
       {"seed: -3\n", "t.yaml:1:7: seed: must be a whole number (got '-3')"},
@@ -121,6 +168,24 @@ TEST(Scenario, MistakesNameTheLocationTheFieldAndTheProblem) {
       {"topology: {nodes: }\n", "t.yaml:1:12: topology.nodes: has no value"},
       {"workload: {moe: {experts: 100}}\n",
        "t.yaml: workload.moe.experts: must be a multiple of nodes = 16 (experts are spread evenly; got 100)"},
+      {"workload: {kind: ring}\n",
+       "t.yaml:1:18: workload.kind: must be one of broadcast, sparse, moe, allreduce, checkpoint (got 'ring')"},
+      {"workload: {kind: allreduce, allreduce: {root: 16}}\n",
+       "t.yaml: workload.allreduce.root: must be between 0 and nodes - 1 = 15 (got 16)"},
+      {"workload: {allreduce: {messages: 0}}\n",
+       "t.yaml:1:34: workload.allreduce.messages: must be between 1 and 1000000 (got 0)"},
+      {"workload: {allreduce: {message_bytes: 67108865}}\n",
+       "t.yaml:1:39: workload.allreduce.message_bytes: must be between 1 and 67108864 (got 67108865)"},
+      {"workload: {allreduce: {rank: 1}}\n",
+       "t.yaml:1:24: workload.allreduce.rank: unknown field (known here: root, messages, message_bytes)"},
+      {"workload: {kind: checkpoint, checkpoint: {replicas: 16}}\n",
+       "t.yaml: workload.checkpoint.replicas: must be between 1 and nodes - 1 = 15 (got 16)"},
+      {"workload: {checkpoint: {replicas: 0}}\n",
+       "t.yaml:1:35: workload.checkpoint.replicas: must be between 1 and 65535 (got 0)"},
+      {"workload: {checkpoint: {shards: 0}}\n",
+       "t.yaml:1:33: workload.checkpoint.shards: must be between 1 and 1000000 (got 0)"},
+      {"workload: {checkpoint: {shard_bytes: 0}}\n",
+       "t.yaml:1:38: workload.checkpoint.shard_bytes: must be between 1 and 67108864 (got 0)"},
       {"a: [\n", "t.yaml:2:1: not valid YAML/JSON"},
       {"- 1\n- 2\n", "t.yaml:1:1: the scenario must be a map of fields"},
   };
@@ -157,6 +222,73 @@ TEST(Scenario, FlagsUseTheSameChecks) {
     EXPECT_STREQ(e.what(), "--fault: must be kind:link:at_us[:duration_us[:probability]] (got 'link_down:node3')");
   }
   EXPECT_NE(sim::flag_help().find("--nodes VALUE"), std::string::npos);
+}
+
+TEST(Scenario, AllReduceAndCheckpointFlags) {
+  sim::Scenario s;
+  EXPECT_TRUE(sim::apply_flag(s, "nodes", "8"));
+  EXPECT_TRUE(sim::apply_flag(s, "workload", "allreduce"));
+  EXPECT_TRUE(sim::apply_flag(s, "root", "5"));
+  EXPECT_TRUE(sim::apply_flag(s, "allreduce-messages", "9"));
+  EXPECT_TRUE(sim::apply_flag(s, "allreduce-bytes", "131072"));
+  EXPECT_EQ(s.workload, sim::Workload::kAllReduce);
+  EXPECT_EQ(s.allreduce.root, 5u);
+  EXPECT_EQ(s.allreduce.messages, 9u);
+  EXPECT_EQ(s.allreduce.message_bytes, 131072u);
+  EXPECT_NO_THROW(sim::validate(s, "<flags>"));
+  EXPECT_TRUE(sim::apply_flag(s, "root", "8"));
+  try {
+    sim::validate(s, "<flags>");
+    FAIL() << "root 8 of 8 nodes accepted";
+  } catch (const sim::ScenarioError &e) {
+    EXPECT_STREQ(e.what(), "<flags>: workload.allreduce.root: must be between 0 and nodes - 1 = 7 (got 8)");
+  }
+  try {
+    sim::apply_flag(s, "allreduce-bytes", "0");
+    FAIL() << "0-byte messages accepted";
+  } catch (const sim::ScenarioError &e) {
+    EXPECT_STREQ(e.what(), "--allreduce-bytes: must be between 1 and 67108864 (got 0)");
+  }
+
+  EXPECT_TRUE(sim::apply_flag(s, "workload", "checkpoint"));
+  EXPECT_TRUE(sim::apply_flag(s, "replicas", "7"));
+  EXPECT_TRUE(sim::apply_flag(s, "shards", "3"));
+  EXPECT_TRUE(sim::apply_flag(s, "shard-bytes", "262144"));
+  EXPECT_EQ(s.workload, sim::Workload::kCheckpoint);
+  EXPECT_EQ(s.checkpoint.replicas, 7u);
+  EXPECT_EQ(s.checkpoint.shards, 3u);
+  EXPECT_EQ(s.checkpoint.shard_bytes, 262144u);
+  EXPECT_NO_THROW(sim::validate(s, "<flags>")) << "the allreduce root is not checked for checkpoint";
+  EXPECT_TRUE(sim::apply_flag(s, "replicas", "8"));
+  try {
+    sim::validate(s, "<flags>");
+    FAIL() << "8 replicas among 7 other nodes accepted";
+  } catch (const sim::ScenarioError &e) {
+    EXPECT_STREQ(e.what(), "<flags>: workload.checkpoint.replicas: must be between 1 and nodes - 1 = 7 (got 8)");
+  }
+  try {
+    sim::apply_flag(s, "replicas", "0");
+    FAIL() << "0 replicas accepted";
+  } catch (const sim::ScenarioError &e) {
+    EXPECT_STREQ(e.what(), "--replicas: must be between 1 and 65535 (got 0)");
+  }
+  try {
+    sim::apply_flag(s, "shards", "0");
+    FAIL() << "0 shards accepted";
+  } catch (const sim::ScenarioError &e) {
+    EXPECT_STREQ(e.what(), "--shards: must be between 1 and 1000000 (got 0)");
+  }
+  try {
+    sim::apply_flag(s, "workload", "alltoall");
+    FAIL() << "unknown workload accepted";
+  } catch (const sim::ScenarioError &e) {
+    EXPECT_STREQ(e.what(), "--workload: must be one of broadcast, sparse, moe, allreduce, checkpoint (got 'alltoall')");
+  }
+  std::string help = sim::flag_help();
+  for (const char *flag : {"--root VALUE", "--allreduce-messages VALUE", "--allreduce-bytes VALUE", "--replicas VALUE",
+                           "--shards VALUE", "--shard-bytes VALUE"})
+    EXPECT_NE(help.find(flag), std::string::npos) << flag;
+  EXPECT_NE(help.find("broadcast, sparse, moe, allreduce or checkpoint"), std::string::npos);
 }
 
 TEST(Scenario, MissingFileIsNamed) {

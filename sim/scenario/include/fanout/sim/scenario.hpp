@@ -21,8 +21,10 @@ class ScenarioError : public std::runtime_error {
 };
 
 enum class Topology { kStar, kLeafSpine };
-enum class Mode { kTree, kPort };
-enum class Workload { kBroadcast, kSparse, kMoe };
+// kTree and kPort are Fanout; kUnicast and kBier are the baselines the report compares with
+// (plain NICs, the sender sends one copy per receiver / per 256-id BIER set; docs/report.md).
+enum class Mode { kTree, kPort, kUnicast, kBier };
+enum class Workload { kBroadcast, kSparse, kMoe, kAllReduce, kCheckpoint };
 enum class FaultKind { kLinkDown, kLoss, kCorrupt };
 
 struct LinkSpec {
@@ -50,6 +52,20 @@ struct MoeSpec {
   uint32_t token_bytes = 7168;   // hidden size 7,168 x 1 byte (FP8)
 };
 
+// The broadcast half of AllReduce: the root sends every message to every other node.
+struct AllReduceSpec {
+  uint32_t root = 0; // the only sender (workload.senders is ignored)
+  uint32_t messages = 2;
+  uint32_t message_bytes = 512u << 10;
+};
+
+// Checkpoint replication: each sender writes its shards, each to `replicas` other nodes.
+struct CheckpointSpec {
+  uint32_t replicas = 3; // distinct nodes per shard, never the writer (1..nodes - 1)
+  uint32_t shards = 1;   // per sender
+  uint32_t shard_bytes = 256u << 10;
+};
+
 struct Scenario {
   std::string name = "default";
   uint64_t seed = 1;
@@ -69,12 +85,14 @@ struct Scenario {
   double mac_mhz = 322.265625;
   // Workload
   Workload workload = Workload::kMoe;
-  std::vector<uint32_t> senders; // empty: every node sends
+  std::vector<uint32_t> senders; // empty: every node sends (allreduce: ignored, the root sends)
   uint32_t k = 8;                // sparse: receivers per message
   uint32_t messages = 8;         // broadcast / sparse: messages per sender
   uint32_t message_bytes = 65536;
   uint64_t interval_ns = 0; // gap between a sender's messages (0: back to back, window permitting)
   MoeSpec moe;
+  AllReduceSpec allreduce;
+  CheckpointSpec checkpoint;
   // Run
   uint64_t duration_ns = 10'000'000; // stop here even if traffic is left
   std::vector<FaultSpec> faults;

@@ -15,6 +15,17 @@
 //               all local sends nothing. Tokens are grouped in steps: a step's tokens are posted
 //               together, and the simulator starts step s + 1 of a sender when its step s is
 //               complete (the layer's compute waits for its dispatch).
+//  * allreduce: the broadcast half of AllReduce (the reduced result going out): the root alone
+//               posts `allreduce.messages` messages of `allreduce.message_bytes`, each to every
+//               other node; `senders` is ignored. Message i is released at i * interval_ns.
+//  * checkpoint: checkpoint replication: every sender writes `checkpoint.shards` shards of
+//               `checkpoint.shard_bytes`, each to `checkpoint.replicas` distinct nodes other than
+//               itself: per shard round the nodes are put in a random ring order and a writer's
+//               replicas are the next `replicas` nodes on the ring (ring placement, as in-memory
+//               checkpoint systems place replicas), so when every node writes, every node holds
+//               exactly `replicas` shards of each round. Shard i of every sender is posted
+//               (senders ascending) before shard i + 1 and released at i * interval_ns.
+// Only moe uses steps and experts; the other workloads' messages are all step 0, experts empty.
 #pragma once
 
 #include "fanout/sim/scenario.hpp"
