@@ -4,6 +4,9 @@
 #include <stdexcept>
 #include <string>
 
+#include <map>
+
+#include "fanout/proto/bier.hpp"
 #include "fanout/proto/packet.hpp"
 
 namespace fanout {
@@ -79,6 +82,11 @@ void Switch::set_route(const Mac48 &mac, uint32_t p) {
   l2_[mac_key(mac.data())] = p;
 }
 
+void Switch::set_route(proto::NodeId cluster_node, uint32_t p) {
+  set_route(cluster_mac48(cluster_node), p);
+  node_port_[cluster_node] = p;
+}
+
 void Switch::start_of_simulation() {
   if (cfg_.heartbeat_interval == sc_core::SC_ZERO_TIME) return;
   for (auto &pt : ports_) {
@@ -98,6 +106,10 @@ void Switch::on_receive(uint32_t p, Frame f) {
     in.stats.drops_unknown++;
     return;
   }
+  if (cfg_.bier && proto::load_be16(f.bytes.data() + proto::kEthTypeOff) == proto::kEtherTypeBier) {
+    replicate_bier(p, std::move(f));
+    return;
+  }
   const uint8_t *dst = f.bytes.data() + proto::kEthDstOff;
   uint64_t key = mac_key(dst);
   if (key == 0xFFFFFFFFFFFFull) {
@@ -109,14 +121,54 @@ void Switch::on_receive(uint32_t p, Frame f) {
     in.stats.drops_unknown++;
     return;
   }
+  forward(it->second, std::move(f));
+}
+
+void Switch::forward(uint32_t out, Frame f) {
   if (cfg_.forward_latency == sc_core::SC_ZERO_TIME) {
-    enqueue(it->second, std::move(f));
+    enqueue(out, std::move(f));
     return;
   }
   // Constant latency: arrivals are in time order, so the pipeline stays sorted.
   bool was_empty = pipeline_.empty();
-  pipeline_.push_back(Pending{sc_core::sc_time_stamp() + cfg_.forward_latency, it->second, std::move(f)});
+  pipeline_.push_back(Pending{sc_core::sc_time_stamp() + cfg_.forward_latency, out, std::move(f)});
   if (was_empty) pipeline_event_.notify(cfg_.forward_latency);
+}
+
+void Switch::replicate_bier(uint32_t p, Frame f) {
+  SwitchPortStats &in = port(p).stats;
+  in.bier_in++;
+  proto::BierView v;
+  if (proto::parse_bier_frame(f.bytes.data(), (uint32_t)f.bytes.size(), v) != proto::kBierOk || v.hdr.ttl <= 1) {
+    in.drops_bier++;
+    return;
+  }
+  const uint32_t bsl = v.hdr.bsl, bytes = bsl / 8;
+  const uint8_t *bits = f.bytes.data() + v.bitstring_offset;
+  // Forwarding bit masks: the ids of this SI behind each port, and each copy's lowest id.
+  std::map<uint32_t, std::pair<std::vector<uint8_t>, uint32_t>> per_port;
+  for (uint32_t pos = 0; pos < bsl; pos++) {
+    if (!proto::bier_test_bit(bits, bsl, pos)) continue;
+    uint32_t id = v.si * bsl + pos;
+    auto route = node_port_.find(id);
+    if (route == node_port_.end()) {
+      in.drops_bier++;
+      continue;
+    }
+    auto ins = per_port.emplace(route->second, std::make_pair(std::vector<uint8_t>(bytes, 0), id));
+    proto::bier_set_bit(ins.first->second.first.data(), bsl, pos);
+  }
+  for (auto &pp : per_port) {
+    Frame copy = make_frame(f.bytes);
+    copy.born = f.born;
+    uint8_t *b = copy.bytes.data();
+    std::copy(pp.second.first.begin(), pp.second.first.end(), b + v.bitstring_offset);
+    b[proto::kEthHeaderBytes + 3] = (uint8_t)(v.hdr.ttl - 1); // TTL: the BIFT-id word's last byte
+    proto::cluster_mac((proto::NodeId)pp.second.second, b + proto::kEthDstOff);
+    std::copy(mac_.begin(), mac_.end(), b + proto::kEthSrcOff);
+    in.bier_copies++;
+    forward(pp.first, std::move(copy));
+  }
 }
 
 void Switch::forward_pending() {

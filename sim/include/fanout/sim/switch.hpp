@@ -13,6 +13,14 @@
 // Ethernet and IPv4 broadcast, the switch's own MAC/IPv4, UDP port proto::kDefaultUdpPort,
 // sender = origin = node_id, message id = port number, sequence = per-port counter from 0,
 // hops 0, no receiver set.
+//
+// BIER (SwitchConfig::bier, fanout-sim's BIER baseline; proto/bier.hpp): a frame with EtherType
+// 0xAB37 is replicated as a BIER forwarding router does: each set bit's id is looked up in the
+// node routes (set_route(NodeId, port)); one copy leaves per output port that has bits, its
+// BitString masked to that port's ids (the port's forwarding bit mask), TTL decremented,
+// Ethernet source the switch and destination the copy's lowest id (a BFER's own MAC on the last
+// hop). Copies take the forwarding latency and the output queues like any frame. Malformed BIER
+// frames, TTL expiry and bits without a route are dropped and counted (drops_bier).
 #ifndef FANOUT_SIM_SWITCH_HPP
 #define FANOUT_SIM_SWITCH_HPP
 
@@ -44,6 +52,7 @@ struct SwitchConfig {
   proto::NodeId node_id = 0xFFF0;                              // sender/origin of its PROBEs
   std::optional<Mac48> mac;                                    // default: cluster_mac(node_id)
   std::optional<uint32_t> ipv4;                                // default: cluster_ipv4(node_id)
+  bool bier = false;                                           // replicate BIER frames (above)
 };
 
 // Throws std::invalid_argument naming the offending field.
@@ -88,6 +97,9 @@ struct SwitchPortStats {
   uint64_t drops_fcs = 0;                 // received here with a bad FCS (a link corrupted it)
   uint64_t link_local_in = 0;             // broadcast frames received here (not forwarded)
   uint64_t heartbeats_out = 0;            // PROBEs sent on this port
+  uint64_t bier_in = 0;                   // BIER frames received here (SwitchConfig::bier)
+  uint64_t bier_copies = 0;               // copies made of them
+  uint64_t drops_bier = 0;                // received here: malformed BIER, TTL expired, or (per bit) no route
   uint64_t queue_bytes = 0;               // now
   uint64_t queue_peak_bytes = 0;
   sc_core::sc_time egress_busy{}; // serialization time of frames sent on this port
@@ -110,7 +122,8 @@ class Switch : public sc_core::sc_module {
   void connect(uint32_t p, Link &link, int side);
   // Static L2 table: frames to mac leave on port p.
   void set_route(const Mac48 &mac, uint32_t p);
-  void set_route(proto::NodeId cluster_node, uint32_t p) { set_route(cluster_mac48(cluster_node), p); }
+  // A node's route: its cluster MAC (L2) and, for BIER, its bit.
+  void set_route(proto::NodeId cluster_node, uint32_t p);
 
   const SwitchPortStats &stats(uint32_t p) const { return port(p).stats; }
   double egress_utilization(uint32_t p) const;
@@ -144,6 +157,8 @@ class Switch : public sc_core::sc_module {
   Port &port(uint32_t p);
   const Port &port(uint32_t p) const;
   void on_receive(uint32_t p, Frame f);
+  void replicate_bier(uint32_t p, Frame f);
+  void forward(uint32_t out, Frame f);
   void enqueue(uint32_t out, Frame f);
   void forward_pending();
   void pump(uint32_t p);
@@ -156,7 +171,8 @@ class Switch : public sc_core::sc_module {
   uint32_t ipv4_ = 0;
   std::vector<std::unique_ptr<Port>> ports_;
   std::unordered_map<uint64_t, uint32_t> l2_;
-  std::deque<Pending> pipeline_; // frames inside the forwarding latency, in ready order
+  std::unordered_map<uint32_t, uint32_t> node_port_; // BIER: id -> output port
+  std::deque<Pending> pipeline_;                     // frames inside the forwarding latency, in ready order
   sc_core::sc_event pipeline_event_;
 };
 
