@@ -20,6 +20,7 @@
 #include "fanout/sim/link.hpp"
 #include "fanout/sim/nic.hpp"
 #include "fanout/sim/pcap.hpp"
+#include "fanout/sim/plain_nic.hpp"
 #include "fanout/sim/switch.hpp"
 #include "fanout/sim/workload.hpp"
 
@@ -41,6 +42,47 @@ uint64_t link_seed(uint64_t seed, uint64_t index) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
+}
+
+// FNV-1a, 64 bits, over 64-bit words.
+void fnv_mix(uint64_t &h, uint64_t word) {
+  for (int i = 0; i < 8; i++) {
+    h ^= (word >> (8 * i)) & 0xFF;
+    h *= 0x100000001B3ull;
+  }
+}
+
+uint64_t ids_digest(const std::vector<MessageOutcome> &ms, bool delivered) {
+  uint64_t h = 0xCBF29CE484222325ull;
+  for (const MessageOutcome &m : ms) {
+    fnv_mix(h, m.id);
+    fnv_mix(h, m.sender);
+    const std::vector<uint16_t> &ids = delivered ? m.delivered : m.receivers;
+    fnv_mix(h, ids.size());
+    for (uint16_t id : ids) fnv_mix(h, id);
+  }
+  return h;
+}
+
+// Makespan, per-step completion and the delivery digests, from r.messages.
+void summarize_times(RunResult &r) {
+  uint64_t first_post = UINT64_MAX, last_done = 0;
+  std::map<uint32_t, std::pair<uint64_t, uint64_t>> steps; // step -> (first post, last completion)
+  for (const MessageOutcome &m : r.messages) {
+    if (!m.posted) continue;
+    first_post = std::min(first_post, m.posted_ns);
+    auto &st = steps.emplace(m.step, std::make_pair(UINT64_MAX, (uint64_t)0)).first->second;
+    st.first = std::min(st.first, m.posted_ns);
+    if (!m.completed) continue;
+    last_done = std::max(last_done, m.completed_ns);
+    st.second = std::max(st.second, m.completed_ns);
+  }
+  if (last_done) r.makespan_ns = last_done - first_post;
+  if (r.workload == "moe")
+    for (const auto &st : steps)
+      if (st.second.second) r.step_completion_ns.push_back({st.first, st.second.second - st.second.first});
+  r.delivery_digest = ids_digest(r.messages, true);
+  r.intended_digest = ids_digest(r.messages, false);
 }
 
 Percentiles percentiles(std::vector<double> v) {
@@ -105,14 +147,25 @@ struct Cluster::Impl {
   void open_captures();
 
   uint32_t leaf_of(uint32_t n) const { return n / per_leaf_; }
-  sc_time heartbeat_interval() const { return nics_[0]->kernel_period() * (double)s_.heartbeat_clocks; }
+  bool baseline() const { return s_.mode == Mode::kUnicast || s_.mode == Mode::kBier; }
+  // Baselines: plain NICs have no link monitor, so the switches send no heartbeats.
+  sc_time heartbeat_interval() const {
+    return baseline() ? sc_core::SC_ZERO_TIME : kernel_period_ * (double)s_.heartbeat_clocks;
+  }
+  HostPort &node_port(uint32_t n) {
+    return baseline() ? static_cast<HostPort &>(*plain_nics_.at(n)) : static_cast<HostPort &>(*nics_.at(n));
+  }
+  // Node n's NIC on side 0 of its access link; tree mode: it knows every other node on port 0.
+  void connect_node(uint32_t n, Link &l);
 
   Scenario s_; // a copy: the caller's may not outlive the cluster
   ClusterOptions opt_;
   Cluster::Hosts host_kind_;
   uint32_t per_leaf_ = 1;
   std::unique_ptr<Ledger> ledger_;
-  std::vector<std::unique_ptr<Nic>> nics_;
+  std::vector<std::unique_ptr<Nic>> nics_;            // tree and port mode
+  std::vector<std::unique_ptr<PlainNic>> plain_nics_; // unicast and bier (baselines)
+  sc_time kernel_period_{};
   std::vector<std::unique_ptr<Host>> hosts_;
   std::vector<std::unique_ptr<Switch>> switches_;        // tree mode: star switch or leaves then spines
   std::vector<std::unique_ptr<FanoutSwitch>> fswitches_; // port mode: same order
@@ -128,12 +181,15 @@ struct Cluster::Impl {
 Cluster::Impl::Impl(const Scenario &s, const ClusterOptions &o, Cluster::Hosts hosts)
     : s_(s), opt_(o), host_kind_(hosts) {
   validate(s_, "scenario");
+  if (hosts == Cluster::Hosts::kNone && baseline())
+    throw std::invalid_argument(std::string("serve mode runs Fanout NICs: nic.mode must be tree or port (got ") +
+                                name(s_.mode) + ")");
   if (s_.topology == Topology::kLeafSpine) per_leaf_ = s_.nodes / s_.leaves;
   // Without workload hosts the ledger is empty: nothing is generated, nothing to settle.
   ledger_ = std::make_unique<Ledger>(
       hosts == Cluster::Hosts::kWorkload ? generate_workload(s_) : std::vector<Message>(), opt_.payload_bytes);
   build_nodes();
-  if (s_.mode == Mode::kTree) {
+  if (s_.mode != Mode::kPort) {
     if (s_.topology == Topology::kStar)
       build_star_tree();
     else
@@ -179,7 +235,13 @@ Link &Cluster::Impl::make_link(const std::string &name, const std::string &end0,
 }
 
 void Cluster::Impl::build_nodes() {
-  for (uint32_t n = 0; n < s_.nodes; n++) {
+  for (uint32_t n = 0; baseline() && n < s_.nodes; n++) {
+    // The Fanout kernels' clock, so that latencies in cycles compare across modes.
+    sc_time period = sc_time(std::round(1e6 / s_.kernel_mhz), SC_PS);
+    std::string name = "nic" + std::to_string(n);
+    plain_nics_.push_back(std::make_unique<PlainNic>(name.c_str(), (proto::NodeId)n, period));
+  }
+  for (uint32_t n = 0; !baseline() && n < s_.nodes; n++) {
     NicConfig c;
     c.node = (proto::NodeId)n;
     c.port_mode = s_.mode == Mode::kPort;
@@ -195,18 +257,24 @@ void Cluster::Impl::build_nodes() {
     std::string name = "nic" + std::to_string(n);
     nics_.push_back(std::make_unique<Nic>(name.c_str(), c));
   }
+  kernel_period_ = baseline() ? plain_nics_[0]->kernel_period() : nics_[0]->kernel_period();
   if (host_kind_ != Cluster::Hosts::kWorkload) return;
   HostConfig hc;
   hc.window = opt_.window;
+  hc.transport = s_.mode == Mode::kUnicast ? Transport::kUnicast
+                 : s_.mode == Mode::kBier  ? Transport::kBier
+                                           : Transport::kFanout;
   if (opt_.message_timeout_ns) {
     hc.message_timeout = sc_time((double)opt_.message_timeout_ns, SC_NS);
+  } else if (baseline()) {
+    hc.message_timeout = sc_core::SC_ZERO_TIME; // no aggregator NACKs to wait for: wait to the end
   } else {
     uint32_t silent = opt_.silent_timeout_clocks ? opt_.silent_timeout_clocks : hw::kAggDefaultSilentTimeout;
-    hc.message_timeout = nics_[0]->kernel_period() * (2.0 * silent) + sc_time(100, sc_core::SC_US);
+    hc.message_timeout = kernel_period_ * (2.0 * silent) + sc_time(100, sc_core::SC_US);
   }
   for (uint32_t n = 0; n < s_.nodes; n++) {
     std::string name = "host" + std::to_string(n);
-    hosts_.push_back(std::make_unique<Host>(name.c_str(), *nics_[n], *ledger_, hc));
+    hosts_.push_back(std::make_unique<Host>(name.c_str(), node_port(n), *ledger_, hc));
   }
 }
 
@@ -238,20 +306,29 @@ void port_neighbours(Nic &nic, uint32_t nodes, proto::NodeId tor, const Mac48 &t
 
 } // namespace
 
+void Cluster::Impl::connect_node(uint32_t n, Link &l) {
+  if (baseline()) {
+    plain_nics_[n]->connect(l, 0);
+    return;
+  }
+  nics_[n]->connect(0, l, 0);
+  tree_neighbours(*nics_[n], s_.nodes);
+}
+
 void Cluster::Impl::build_star_tree() {
   SwitchConfig c;
   c.ports = s_.nodes;
   c.buffer_bytes = s_.switch_buffer_bytes;
   c.heartbeat_interval = heartbeat_interval();
   c.node_id = kLeafBase;
+  c.bier = s_.mode == Mode::kBier;
   switches_.push_back(std::make_unique<Switch>("switch", c));
   Switch &sw = *switches_.back();
   for (uint32_t n = 0; n < s_.nodes; n++) {
     Link &l = make_link("node" + std::to_string(n), "nic", "switch");
-    nics_[n]->connect(0, l, 0);
+    connect_node(n, l);
     defer_connect(sw, n, l, 1);
     sw.set_route((proto::NodeId)n, n);
-    tree_neighbours(*nics_[n], s_.nodes);
   }
 }
 
@@ -262,6 +339,7 @@ void Cluster::Impl::build_leaf_spine_tree() {
     c.buffer_bytes = s_.switch_buffer_bytes;
     c.heartbeat_interval = heartbeat_interval();
     c.node_id = (proto::NodeId)(kLeafBase + L);
+    c.bier = s_.mode == Mode::kBier;
     std::string name = "leaf" + std::to_string(L);
     switches_.push_back(std::make_unique<Switch>(name.c_str(), c));
   }
@@ -271,14 +349,14 @@ void Cluster::Impl::build_leaf_spine_tree() {
     c.buffer_bytes = s_.switch_buffer_bytes;
     c.heartbeat_interval = heartbeat_interval();
     c.node_id = (proto::NodeId)(kSpineBase + S);
+    c.bier = s_.mode == Mode::kBier;
     std::string name = "spine" + std::to_string(S);
     switches_.push_back(std::make_unique<Switch>(name.c_str(), c));
   }
   for (uint32_t n = 0; n < s_.nodes; n++) {
     Link &l = make_link("node" + std::to_string(n), "nic", "leaf");
-    nics_[n]->connect(0, l, 0);
+    connect_node(n, l);
     defer_connect(*switches_[leaf_of(n)], n % per_leaf_, l, 1);
-    tree_neighbours(*nics_[n], s_.nodes);
   }
   for (uint32_t L = 0; L < s_.leaves; L++) {
     for (uint32_t S = 0; S < s_.spines; S++) {
@@ -471,7 +549,7 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
   r.window = opt_.window;
   WorkloadSummary ws = summarize(ledger_->messages());
   r.mean_receivers = ws.mean_receivers;
-  double period_ns = nics_[0]->kernel_period().to_seconds() * 1e9;
+  double period_ns = kernel_period_.to_seconds() * 1e9;
   r.kernel_period_ns = period_ns;
   r.sim_time_ns = to_ns(sc_core::sc_time_stamp());
   r.all_settled = settled_;
@@ -485,6 +563,7 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
     MessageOutcome o;
     o.id = m.message->id;
     o.sender = m.message->sender;
+    o.step = m.message->step;
     o.receivers = m.message->receivers;
     o.wrong = m.wrong_receivers;
     o.data_errors = m.data_errors;
@@ -511,6 +590,7 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
     }
     if (m.completed) {
       r.messages_completed++;
+      r.acks_expected += baseline() ? m.receivers.size() : 1;
       completion.push_back((m.completed_at - m.posted_at).to_seconds() * 1e9);
       if (m.ack_frames == 1) r.messages_single_ack++;
     } else if (m.settled) {
@@ -527,6 +607,7 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
     r.nacks_at_senders += m.nack_frames;
     r.messages.push_back(std::move(o));
   }
+  summarize_times(r);
   r.delivery_latency_ns = percentiles(delivery);
   r.completion_latency_ns = percentiles(completion);
   for (double &d : delivery) d /= period_ns;
@@ -538,15 +619,24 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
   for (const auto &h : hosts_) {
     const HostStats &hs = h->stats();
     r.sender_host_bytes += hs.data_bytes_sent;
+    r.sender_data_frames += hs.data_frames_sent;
+    r.sender_payload_bytes += hs.data_payload_bytes_sent;
     r.ack_host_bytes += hs.ack_bytes_sent;
     r.host_probes += hs.probes;
     r.host_non_fanout += hs.non_fanout;
-    r.host_unexpected += hs.parse_errors + hs.unknown_message + hs.feedback_not_mine + hs.build_errors;
+    r.host_unexpected +=
+        hs.parse_errors + hs.unknown_message + hs.feedback_not_mine + hs.build_errors + hs.bier_not_addressed;
     // ACK/NACK frames a host could not attribute are not in the ledger's per-message counts.
   }
+  if (r.sender_data_frames)
+    r.header_bytes_per_packet = (double)(r.sender_host_bytes - r.sender_payload_bytes) / (double)r.sender_data_frames;
 
-  // Links
+  // Links. A node's access link is "node<N>", side 0 its NIC.
+  std::vector<bool> sends(s_.nodes, false);
+  for (const Message &m : ledger_->messages()) sends[m.sender] = true;
   for (const FabricLink &fl : links_) {
+    if (fl.name.rfind("node", 0) == 0 && sends.at(std::stoul(fl.name.substr(4))))
+      r.sender_egress_bytes += fl.link->stats(0).bytes;
     for (int side = 0; side < 2; side++) {
       const LinkStats &ls = fl.link->stats(side);
       r.link_bytes += ls.bytes;
@@ -599,14 +689,18 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
       r.link_events.push_back(LinkEvent{nic->node_id(), e.port, e.down, to_ns(e.at)});
     }
   }
-  r.parser_in_beats_per_cycle_mean = parser_sum / (double)nics_.size();
-  r.egress_beats_per_cycle_mean = egress_sum / (double)nics_.size();
+  if (!nics_.empty()) {
+    r.parser_in_beats_per_cycle_mean = parser_sum / (double)nics_.size();
+    r.egress_beats_per_cycle_mean = egress_sum / (double)nics_.size();
+  }
+  for (const auto &nic : plain_nics_) r.drops.fcs += nic->stats().rx_fcs_bad;
   for (const auto &sw : switches_) {
     for (uint32_t p = 0; p < sw->ports(); p++) {
       const SwitchPortStats &ps = sw->stats(p);
       r.drops.fcs += ps.drops_fcs;
       r.drops.switch_buffer += ps.drops_buffer;
       r.drops.switch_unknown_mac += ps.drops_unknown;
+      r.drops.bier += ps.drops_bier;
     }
   }
   for (const auto &sw : fswitches_) {
@@ -638,7 +732,7 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
     fo.duration_ns = f.duration_ns;
     fo.probability = f.probability;
     // A node's access link has a NIC (and its link monitor) at one end; uplinks join switches.
-    fo.monitored = f.link.rfind("node", 0) == 0;
+    fo.monitored = f.link.rfind("node", 0) == 0 && !baseline();
     if (f.kind == FaultKind::kLinkDown && fo.monitored) {
       uint32_t node = (uint32_t)std::stoul(f.link.substr(4));
       for (const LinkEvent &e : r.link_events) {
@@ -679,6 +773,7 @@ std::vector<std::pair<std::string, uint64_t>> Drops::nonzero() const {
       {"agg_unroutable", agg_unroutable},
       {"agg_dropped", agg_dropped},
       {"host_gone", host_gone},
+      {"bier", bier},
   };
   for (const auto &p : parse_errors) all.push_back({"parse_" + p.first, p.second});
   std::vector<std::pair<std::string, uint64_t>> out;
@@ -699,11 +794,11 @@ Cluster::Cluster(const Scenario &s, const ClusterOptions &options, Hosts hosts)
 Cluster::~Cluster() = default;
 
 uint32_t Cluster::nodes() const {
-  return (uint32_t)impl_->nics_.size();
+  return impl_->s_.nodes;
 }
 
 HostPort &Cluster::host_port(uint32_t n) {
-  return *impl_->nics_.at(n);
+  return impl_->node_port(n);
 }
 
 RunResult Cluster::run() {
@@ -734,10 +829,12 @@ std::vector<std::string> failures(const RunResult &r) {
     f.push_back(n(r.duplicates) + " duplicate packets (" + n(r.duplicate_messages) + " whole messages)");
   if (r.wrong_receiver) f.push_back(n(r.wrong_receiver) + " deliveries to nodes outside the receiver set");
   if (r.data_errors) f.push_back(n(r.data_errors) + " packets with wrong data");
-  if (r.messages_single_ack != r.messages_completed)
+  bool aggregated = r.mode == "tree" || r.mode == "port"; // the baselines get one ACK per receiver
+  if (aggregated && r.messages_single_ack != r.messages_completed)
     f.push_back(n(r.messages_completed - r.messages_single_ack) + " completed messages with more than one ACK");
-  if (r.acks_at_senders != r.messages_single_ack)
-    f.push_back(n(r.acks_at_senders) + " ACK frames at senders for " + n(r.messages_completed) + " completed messages");
+  if (r.acks_at_senders != r.acks_expected)
+    f.push_back(n(r.acks_at_senders) + " ACK frames at senders where " + n(r.acks_expected) + " were due for " +
+                n(r.messages_completed) + " completed messages");
   if (r.nacks_at_senders) f.push_back(n(r.nacks_at_senders) + " NACKs at senders");
   if (r.host_unexpected) f.push_back(n(r.host_unexpected) + " frames hosts could not attribute");
   return f;

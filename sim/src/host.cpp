@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "fanout/proto/bier.hpp"
 #include "fanout/proto/packet.hpp"
 
 namespace fanout {
@@ -152,7 +153,7 @@ void Host::post_loop() {
     r.posted = true;
     r.posted_at = sc_core::sc_time_stamp();
     outstanding_++;
-    sending_.push_back(Sending{idx, 0});
+    sending_.push_back(Sending{idx, 0, 0});
     tx_work_.notify();
     timeouts_.push_back(idx);
     posted_event_.notify();
@@ -180,12 +181,37 @@ void Host::timeout_loop() {
   }
 }
 
-bool Host::build_data(size_t index, uint32_t seq, Frame &out) {
+uint32_t Host::copies(size_t index) const {
+  const std::vector<uint16_t> &rx = ledger_.record(index).message->receivers; // ascending
+  switch (cfg_.transport) {
+  case Transport::kUnicast: return (uint32_t)rx.size();
+  case Transport::kBier: {
+    uint32_t sets = 0, last = 0xFFFFFFFFu;
+    for (uint16_t n : rx) {
+      if (n / cfg_.bier_bsl != last) sets++;
+      last = n / cfg_.bier_bsl;
+    }
+    return sets;
+  }
+  case Transport::kFanout: break;
+  }
+  return 1;
+}
+
+bool Host::build_data(size_t index, uint32_t seq, uint32_t copy, Frame &out, uint32_t &payload_len) {
+  if (cfg_.transport == Transport::kBier) return build_bier_data(index, seq, copy, out, payload_len);
   const MessageRecord &r = ledger_.record(index);
   const Message &m = *r.message;
   proto::ReceiverSet &set = scratch_set();
   set.clear();
-  for (uint16_t n : m.receivers) set.append(n);
+  // kFanout: one frame to the NIC, which replicates; kUnicast: one frame per receiver.
+  proto::NodeId to = node_;
+  if (cfg_.transport == Transport::kUnicast) {
+    to = m.receivers[copy];
+    set.append(to);
+  } else {
+    for (uint16_t n : m.receivers) set.append(n);
+  }
   // Every packet but the last carries S bytes (the reassembly rule of proto::data_offset).
   uint32_t s = r.payload_size;
   uint64_t offset = (uint64_t)seq * s;
@@ -198,17 +224,64 @@ bool Host::build_data(size_t index, uint32_t seq, Frame &out) {
   opt.udp_checksum = true; // an endpoint may; relays rewrite and send 0
   std::vector<uint8_t> bytes(proto::kMaxFrameBytes);
   uint32_t flen = 0;
-  int err = proto::build_frame(proto::cluster_net_headers(node_, node_, node_, r.wire_id), h, set, payload.data(), len,
+  int err = proto::build_frame(proto::cluster_net_headers(node_, to, node_, r.wire_id), h, set, payload.data(), len,
                                opt, bytes.data(), (uint32_t)bytes.size(), &flen);
   if (err != proto::kOk) return false;
   bytes.resize(flen);
   out = make_frame(std::move(bytes));
+  payload_len = len;
+  return true;
+}
+
+bool Host::build_bier_data(size_t index, uint32_t seq, uint32_t copy, Frame &out, uint32_t &payload_len) {
+  const MessageRecord &r = ledger_.record(index);
+  const Message &m = *r.message;
+  const uint32_t bsl = cfg_.bier_bsl;
+  // The copy-th SI the receivers touch, and its BitString.
+  std::vector<uint8_t> bits(bsl / 8, 0);
+  uint32_t sets = 0, last = 0xFFFFFFFFu, si = 0;
+  bool found = false;
+  proto::NodeId first = 0; // the copy's lowest receiver
+  for (uint16_t n : m.receivers) {
+    if (n / bsl != last) {
+      sets++;
+      last = n / bsl;
+    }
+    if (sets != copy + 1) continue;
+    if (!found) first = n;
+    found = true;
+    si = last;
+    proto::bier_set_bit(bits.data(), bsl, n % bsl);
+  }
+  if (!found) return false;
+  uint32_t s = r.payload_size;
+  uint64_t offset = (uint64_t)seq * s;
+  uint32_t len = (uint32_t)std::min<uint64_t>(s, m.bytes - offset);
+  // After the BitString: the Fanout header without a set (the BitString is the set), the data.
+  std::vector<uint8_t> inner(proto::kFanoutHeaderBytes + len);
+  proto::FanoutHeader h = proto::make_header(proto::kTypeData, node_, node_, r.wire_id, seq, m.bytes);
+  if (seq + 1 == r.packets) h.flags = proto::kFlagLast;
+  proto::write_fanout_header(h, inner.data());
+  fill_message_bytes(node_, r.wire_id, offset, len, inner.data() + proto::kFanoutHeaderBytes);
+  uint8_t dst[6], src[6];
+  proto::cluster_mac(first, dst); // BIER switches forward by EtherType; a BFER sees its own MAC
+  proto::cluster_mac(node_, src);
+  proto::BierHeader bh = proto::make_bier_header(si, bsl, node_, proto::entropy_port(node_, r.wire_id));
+  std::vector<uint8_t> bytes(proto::kMaxFrameBytes);
+  uint32_t flen = 0;
+  if (!proto::build_bier_frame(dst, src, bh, bits.data(), inner.data(), (uint32_t)inner.size(), bytes.data(),
+                               (uint32_t)bytes.size(), &flen))
+    return false;
+  bytes.resize(flen);
+  out = make_frame(std::move(bytes));
+  payload_len = len;
   return true;
 }
 
 void Host::tx_loop() {
   std::optional<Frame> next;
   bool next_is_ack = false;
+  uint32_t next_payload = 0;
   for (;;) {
     if (!next) {
       if (!acks_.empty()) {
@@ -216,15 +289,19 @@ void Host::tx_loop() {
         acks_.pop_front();
         next_is_ack = true;
       } else if (!sending_.empty()) {
+        // Packet by packet; each packet's copies (one per receiver or BIER set) back to back.
         Sending &sd = sending_.front();
         Frame f;
-        if (build_data(sd.index, sd.next_packet, f)) {
+        if (build_data(sd.index, sd.next_packet, sd.next_copy, f, next_payload)) {
           next = std::move(f);
           next_is_ack = false;
         } else {
           stats_.build_errors++;
         }
-        if (++sd.next_packet >= ledger_.record(sd.index).packets) sending_.pop_front();
+        if (++sd.next_copy >= copies(sd.index)) {
+          sd.next_copy = 0;
+          if (++sd.next_packet >= ledger_.record(sd.index).packets) sending_.pop_front();
+        }
         continue;
       } else {
         wait(tx_work_);
@@ -241,6 +318,7 @@ void Host::tx_loop() {
       } else {
         stats_.data_frames_sent++;
         stats_.data_bytes_sent += n;
+        stats_.data_payload_bytes_sent += next_payload;
       }
       next.reset();
     } else {
@@ -255,6 +333,11 @@ void Host::receive(Frame f) {
   proto::ParsedPacket pk;
   int err = proto::parse_frame(p, len, proto::default_parse_config(), pk, (proto::ReceiverSet *)nullptr);
   if (err == proto::kNotFanout) {
+    if (cfg_.transport == Transport::kBier && len >= proto::kEthHeaderBytes &&
+        proto::load_be16(p + proto::kEthTypeOff) == proto::kEtherTypeBier) {
+      on_bier(p, len);
+      return;
+    }
     stats_.non_fanout++;
     return;
   }
@@ -263,18 +346,39 @@ void Host::receive(Frame f) {
     return;
   }
   switch (pk.hdr.type) {
-  case proto::kTypeData: on_data(p, len); break;
+  case proto::kTypeData:
+    stats_.data_frames++;
+    on_data(pk.hdr, p + pk.payload_offset, pk.payload_len);
+    break;
   case proto::kTypeAck: on_feedback(p, len, true); break;
   case proto::kTypeNack: on_feedback(p, len, false); break;
   default: stats_.probes++; break;
   }
 }
 
-void Host::on_data(const uint8_t *frame, uint32_t len) {
+void Host::on_bier(const uint8_t *frame, uint32_t len) {
+  proto::BierView v;
+  if (proto::parse_bier_frame(frame, len, v) != proto::kBierOk || v.hdr.proto != proto::kBierProtoFanout ||
+      v.payload_len < proto::kFanoutHeaderBytes) {
+    stats_.parse_errors++;
+    return;
+  }
+  proto::FanoutHeader h = proto::read_fanout_header(frame + v.payload_offset);
+  if (h.version != proto::kProtocolVersion || h.type != proto::kTypeData || h.set_encoding != proto::kSetNone ||
+      h.set_len != 0) {
+    stats_.parse_errors++;
+    return;
+  }
   stats_.data_frames++;
-  proto::ParsedPacket pk;
-  proto::parse_frame(frame, len, proto::default_parse_config(), pk, (proto::ReceiverSet *)nullptr);
-  const proto::FanoutHeader &h = pk.hdr;
+  // A BFER takes a copy only when its own bit is set (RFC 8279).
+  if (v.si != node_ / v.hdr.bsl || !proto::bier_test_bit(frame + v.bitstring_offset, v.hdr.bsl, node_ % v.hdr.bsl)) {
+    stats_.bier_not_addressed++;
+    return;
+  }
+  on_data(h, frame + v.payload_offset + proto::kFanoutHeaderBytes, v.payload_len - proto::kFanoutHeaderBytes);
+}
+
+void Host::on_data(const proto::FanoutHeader &h, const uint8_t *payload, uint32_t payload_len) {
   long idx = ledger_.find(h.sender, h.message_id);
   if (idx < 0) {
     stats_.unknown_message++;
@@ -295,13 +399,13 @@ void Host::on_data(const uint8_t *frame, uint32_t len) {
     ra->copies.assign(r.packets, 0);
   }
   // Fields against the message as posted, then every byte.
-  uint32_t offset = proto::data_offset(h, pk.payload_len);
-  bool ok = h.length == r.message->bytes && proto::packets_in_message(h, pk.payload_len) == r.packets &&
-            h.sequence < r.packets && (uint64_t)offset + pk.payload_len <= r.message->bytes;
+  uint32_t offset = proto::data_offset(h, payload_len);
+  bool ok = h.length == r.message->bytes && proto::packets_in_message(h, payload_len) == r.packets &&
+            h.sequence < r.packets && (uint64_t)offset + payload_len <= r.message->bytes;
   if (ok) {
-    std::vector<uint8_t> want(pk.payload_len);
-    fill_message_bytes(h.sender, h.message_id, offset, pk.payload_len, want.data());
-    ok = std::memcmp(want.data(), frame + pk.payload_offset, pk.payload_len) == 0;
+    std::vector<uint8_t> want(payload_len);
+    fill_message_bytes(h.sender, h.message_id, offset, payload_len, want.data());
+    ok = std::memcmp(want.data(), payload, payload_len) == 0;
   }
   if (!ok) {
     r.data_errors++;
@@ -344,7 +448,10 @@ void Host::send_ack(size_t index) {
   opt.udp_checksum = true;
   std::vector<uint8_t> bytes(proto::kFixedHeadersBytes + 16);
   uint32_t flen = 0;
-  int err = proto::build_frame(proto::cluster_net_headers(node_, node_, sender, r.wire_id), h, self, nullptr, 0, opt,
+  // On a Fanout NIC the ACK goes to the NIC's aggregator; the baselines' receivers ACK the
+  // sender directly.
+  proto::NodeId to = cfg_.transport == Transport::kFanout ? node_ : sender;
+  int err = proto::build_frame(proto::cluster_net_headers(node_, to, sender, r.wire_id), h, self, nullptr, 0, opt,
                                bytes.data(), (uint32_t)bytes.size(), &flen);
   if (err != proto::kOk) {
     stats_.build_errors++;

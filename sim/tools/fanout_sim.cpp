@@ -30,6 +30,7 @@
 #include "fanout/sim/cluster.hpp"
 #include "fanout/sim/scenario.hpp"
 #include "fanout/sim/serve.hpp"
+#include "report.hpp"
 
 namespace {
 
@@ -231,6 +232,12 @@ void json_ids(Json &j, const char *key, const std::vector<uint16_t> &ids) {
   j.end_array();
 }
 
+std::string hex64(uint64_t v) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
+  return buf;
+}
+
 std::string to_json(const RunResult &r, const std::vector<std::string> &broken) {
   Json j;
   j.begin_object();
@@ -260,6 +267,7 @@ std::string to_json(const RunResult &r, const std::vector<std::string> &broken) 
   j.field("wrong_receiver", r.wrong_receiver);
   j.field("data_errors", r.data_errors);
   j.field("acks_at_senders", r.acks_at_senders);
+  j.field("acks_expected", r.acks_expected);
   j.field("messages_single_ack", r.messages_single_ack);
   j.field("nacks_at_senders", r.nacks_at_senders);
   j.field("silent_receivers", r.silent_receivers);
@@ -275,8 +283,23 @@ std::string to_json(const RunResult &r, const std::vector<std::string> &broken) 
   json_percentiles(j, "delivery_latency_cycles", r.delivery_latency_cycles);
   json_percentiles(j, "completion_latency_ns", r.completion_latency_ns);
   json_percentiles(j, "completion_latency_cycles", r.completion_latency_cycles);
+  j.field("makespan_ns", r.makespan_ns);
+  j.begin_array("steps");
+  for (const auto &st : r.step_completion_ns) {
+    j.begin_object();
+    j.field("step", st.first);
+    j.field("completion_ns", st.second);
+    j.end_object();
+  }
+  j.end_array();
+  j.field("delivery_digest", hex64(r.delivery_digest));
+  j.field("intended_digest", hex64(r.intended_digest));
   j.field("payload_bytes", r.payload_bytes);
   j.field("sender_host_bytes", r.sender_host_bytes);
+  j.field("sender_data_frames", r.sender_data_frames);
+  j.field("sender_payload_bytes", r.sender_payload_bytes);
+  j.field("header_bytes_per_packet", r.header_bytes_per_packet);
+  j.field("sender_egress_bytes", r.sender_egress_bytes);
   j.field("ack_host_bytes", r.ack_host_bytes);
   j.field("link_bytes", r.link_bytes);
   j.field("link_frames", r.link_frames);
@@ -309,6 +332,7 @@ std::string to_json(const RunResult &r, const std::vector<std::string> &broken) 
   j.field("agg_unroutable", d.agg_unroutable);
   j.field("agg_dropped", d.agg_dropped);
   j.field("host_gone", d.host_gone);
+  j.field("bier", d.bier);
   j.begin_object("parse_errors");
   for (const auto &p : d.parse_errors) j.field(p.first.c_str(), p.second);
   j.end_object();
@@ -343,6 +367,7 @@ std::string to_json(const RunResult &r, const std::vector<std::string> &broken) 
     j.begin_object();
     j.field("id", m.id);
     j.field("sender", m.sender);
+    j.field("step", m.step);
     json_ids(j, "receivers", m.receivers);
     json_ids(j, "delivered", m.delivered);
     json_ids(j, "wrong", m.wrong);
@@ -435,6 +460,8 @@ std::string serve_summary(const RunResult &r, const fanout::sim::Scenario &s) {
   if (r.topology == "leaf_spine") o += fmt(" (%u leaves, %u spines)", s.leaves, s.spines);
   o += fmt(", %s mode", r.mode.c_str());
   if (r.mode == "tree") o += fmt(" (F = %u)", r.fanout);
+  if (r.mode == "unicast") o += " (baseline: one copy per receiver, plain NICs)";
+  if (r.mode == "bier") o += " (baseline: one copy per 256-id BIER set, BIER switches, plain NICs)";
   o += fmt(", served: hosts of nodes %s on %s/node<N>.sock\n", served_nodes(sv).c_str(), sv.dir.c_str());
   uint64_t connected = 0, left = 0;
   for (const auto &c : sv.clients) {
@@ -471,20 +498,28 @@ std::string workload_summary(const RunResult &r, const fanout::sim::Scenario &s)
     sets = fmt("k = %u", r.k);
   else if (r.workload == "broadcast")
     sets = fmt("broadcast, k = %u", r.k);
+  else if (r.workload == "allreduce")
+    sets = fmt("AllReduce broadcast from root %u", s.allreduce.root);
+  else if (r.workload == "checkpoint")
+    sets = fmt("checkpoint shards to %u replicas", s.checkpoint.replicas);
   else
     sets = "moe";
   o += fmt("scenario '%s': %u nodes, %s", r.name.c_str(), r.nodes, r.topology.c_str());
   if (r.topology == "leaf_spine") o += fmt(" (%u leaves, %u spines)", s.leaves, s.spines);
   o += fmt(", %s mode", r.mode.c_str());
   if (r.mode == "tree") o += fmt(" (F = %u)", r.fanout);
+  if (r.mode == "unicast") o += " (baseline: one copy per receiver, plain NICs)";
+  if (r.mode == "bier") o += " (baseline: one copy per 256-id BIER set, BIER switches, plain NICs)";
   o += fmt(", workload %s (%s, %.2f receivers per message), seed %" PRIu64 "\n", r.workload.c_str(), sets.c_str(),
            r.mean_receivers, s.seed);
   o += "traffic:\n";
   o += fmt("  messages    %" PRIu64 " posted of %" PRIu64 ", %" PRIu64 " completed, %" PRIu64 " failed (%" PRIu64
            " timed out); window %u per sender\n",
            r.messages_sent, r.messages_total, r.messages_completed, r.messages_failed, r.messages_timed_out, r.window);
-  o += fmt("  bytes       %" PRIu64 " payload, %" PRIu64 " host->NIC in DATA frames, %" PRIu64 " in ACK frames\n",
-           r.payload_bytes, r.sender_host_bytes, r.ack_host_bytes);
+  o += fmt("  bytes       %" PRIu64 " payload, %" PRIu64 " host->NIC in %" PRIu64
+           " DATA frames (%.1f header bytes each), %" PRIu64 " in ACK frames; %" PRIu64 " on senders' access links\n",
+           r.payload_bytes, r.sender_host_bytes, r.sender_data_frames, r.header_bytes_per_packet, r.ack_host_bytes,
+           r.sender_egress_bytes);
   o += fmt("  deliveries  %" PRIu64 " of %" PRIu64 " expected; duplicates %" PRIu64 " packets (%" PRIu64
            " messages); wrong receiver %" PRIu64 "; data errors %" PRIu64 "\n",
            r.deliveries, r.deliveries_expected, r.duplicates, r.duplicate_messages, r.wrong_receiver, r.data_errors);
@@ -502,6 +537,9 @@ std::string workload_summary(const RunResult &r, const fanout::sim::Scenario &s)
   o += "latency (from posting):\n";
   o += latency_line("delivery", r.delivery_latency_ns, r.delivery_latency_cycles);
   o += latency_line("completion", r.completion_latency_ns, r.completion_latency_cycles);
+  o += fmt("  makespan   %.3f us from the first post to the last completion\n", (double)r.makespan_ns / 1e3);
+  for (const auto &st : r.step_completion_ns)
+    o += fmt("  step %-5u %.3f us from its first post to its last completion\n", st.first, (double)st.second / 1e3);
   return o;
 }
 
@@ -546,7 +584,9 @@ std::string summary(const RunResult &r, const fanout::sim::Scenario &s, const st
   if (r.serve.enabled) {
     o += "served: no workload to check\n";
   } else if (broken.empty()) {
-    o += "OK: every message delivered exactly once to exactly its receivers, one aggregated ACK per message\n";
+    o += r.mode == "tree" || r.mode == "port"
+             ? "OK: every message delivered exactly once to exactly its receivers, one aggregated ACK per message\n"
+             : "OK: every message delivered exactly once to exactly its receivers, one ACK per receiver\n";
   } else {
     o += "FAILED:";
     for (size_t i = 0; i < broken.size(); i++) o += (i ? "; " : " ") + broken[i];
@@ -656,6 +696,9 @@ int sc_main(int argc, char *argv[]) {
 }
 
 int main(int argc, char *argv[]) {
+  // `fanout-sim report ...` runs the comparison (tools/report.hpp): it never elaborates SystemC
+  // itself, each of its runs is a child fanout-sim.
+  if (argc > 1 && std::string(argv[1]) == "report") return fanout::sim::report_main(argc - 1, argv + 1);
   setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 0); // stdout carries the report (or JSON) only
   return sc_core::sc_elab_and_sim(argc, argv);
 }

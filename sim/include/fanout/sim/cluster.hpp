@@ -12,6 +12,11 @@
 //  * port mode: FanoutSwitches (the kernels with a port table) replicate per port and aggregate
 //    the ACKs of the ids behind each port; a NIC sends one copy to its top-of-rack switch (its
 //    port-0 peer) and routes its own id to the host (kPortLocal).
+//  * unicast and bier (the baselines of docs/report.md): plain NICs (sim/plain_nic.hpp) and L2
+//    Switches, which in bier mode also replicate BIER frames; hosts use Transport::kUnicast /
+//    kBier, receivers ACK the sender directly, and no heartbeats run (a plain NIC has no link
+//    monitor). Hosts wait for their messages without a timeout (no aggregator NACKs would come
+//    first): a message still open at the duration counts as not completed.
 // Switch heartbeats every heartbeat_clocks kernel periods, so the NICs' link monitors hear their
 // peer. Faults: link_down is the link's down schedule; loss/corrupt change the link's
 // probabilities for their window. Outputs: pcap per captured link direction
@@ -87,6 +92,7 @@ struct Drops {
   uint64_t agg_unroutable = 0;      // aggregator outputs without a neighbour entry
   uint64_t agg_dropped = 0;         // NIC shell: aggregator frames with an unknown tdest
   uint64_t host_gone = 0;           // serve mode: frames host RX delivered to a node whose client left
+  uint64_t bier = 0;                // BIER switches: malformed BIER frames, TTL expired, bits without a route
   std::map<std::string, uint64_t> parse_errors; // by proto::error_name (NICs and Fanout switches)
   uint64_t total() const;
   // Every nonzero reason as (snake_case name, count), in a fixed order.
@@ -97,6 +103,7 @@ struct Drops {
 struct MessageOutcome {
   uint64_t id = 0;
   uint32_t sender = 0;
+  uint32_t step = 0;               // moe: the step; else 0
   std::vector<uint16_t> receivers; // intended (the workload's set)
   std::vector<uint16_t> delivered; // receivers holding it whole and byte-correct
   std::vector<uint16_t> wrong;     // nodes outside the set that got DATA of it
@@ -157,6 +164,9 @@ struct RunResult {
   uint64_t wrong_receiver = 0;      // (message, node) pairs: DATA at a node outside the set
   uint64_t data_errors = 0;         // DATA packets with wrong bytes or fields
   uint64_t acks_at_senders = 0;     // ACK frames reaching sender hosts
+  // ACK frames a correct run brings: one per completed message (Fanout aggregates), or one per
+  // receiver of each completed message (unicast and bier: receivers ACK the sender directly).
+  uint64_t acks_expected = 0;
   uint64_t messages_single_ack = 0; // completed with exactly one ACK frame
   uint64_t nacks_at_senders = 0;
   uint64_t silent_receivers = 0;    // (message, receiver) pairs reported silent
@@ -171,9 +181,20 @@ struct RunResult {
   double wall_seconds = 0;
   Percentiles delivery_latency_ns, delivery_latency_cycles;     // post -> whole message at a receiver
   Percentiles completion_latency_ns, completion_latency_cycles; // post -> covering ACK at the sender
+  uint64_t makespan_ns = 0;                                     // first post to last completion (0: nothing completed)
+  // moe: per step, its first post to its last completion (steps with a completed message).
+  std::vector<std::pair<uint32_t, uint64_t>> step_completion_ns;
+  // FNV-1a 64 of every message's (id, sender, delivered receivers), in workload order, and of
+  // the intended sets: equal digests in two runs of one workload mean identical deliveries (each
+  // delivery is checked byte by byte by its receiver).
+  uint64_t delivery_digest = 0, intended_digest = 0;
   // Bytes
   uint64_t payload_bytes = 0;               // of posted messages
   uint64_t sender_host_bytes = 0;           // DATA frames sender hosts handed their NICs
+  uint64_t sender_data_frames = 0;          // how many (every copy: unicast sends one per receiver)
+  uint64_t sender_payload_bytes = 0;        // their payload bytes
+  double header_bytes_per_packet = 0;       // (sender_host_bytes - sender_payload_bytes) / sender_data_frames
+  uint64_t sender_egress_bytes = 0;         // bytes sending nodes put on their access links (relayed copies too)
   uint64_t ack_host_bytes = 0;              // ACK frames receiver hosts handed their NICs
   uint64_t link_bytes = 0, link_frames = 0; // on every link direction
   std::string busiest_link;                 // "<link>.<from>-to-<to>"

@@ -24,6 +24,16 @@
 // A message that has not settled HostConfig::message_timeout after posting settles as failed.
 // PROBEs (link heartbeats) and non-Fanout frames are counted and ignored.
 //
+// Transports (HostConfig::transport): the above is kFanout, on a Fanout NIC. The baselines the
+// report compares with (docs/report.md) run on plain NICs (sim/plain_nic.hpp):
+//  * kUnicast: every packet is sent once per receiver, as a DATA frame addressed to that
+//    receiver with the set {receiver}; each receiver ACKs the sender directly (k ACKs).
+//  * kBier: every packet is sent once per BIER set (SI of bier_bsl ids) the receivers touch, as
+//    a BIER frame (proto/bier.hpp) whose BitString holds that SI's receivers, followed by the
+//    Fanout header without a set and the payload; BIER switches replicate; each receiver ACKs
+//    the sender directly. A receiver checks that the BitString holds its own bit.
+// The messages, packets, payload bytes and checks are the same in every transport.
+//
 // C++17, SystemC. Namespace fanout::sim.
 #ifndef FANOUT_SIM_HOST_HPP
 #define FANOUT_SIM_HOST_HPP
@@ -35,6 +45,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fanout/proto/packet.hpp"
 #include "fanout/proto/wire.hpp"
 #include "fanout/sim/frame.hpp"
 #include "fanout/sim/host_port.hpp"
@@ -88,7 +99,9 @@ struct HostStats {
   uint64_t unknown_message = 0;                       // DATA/ACK/NACK of a message not in the workload
   uint64_t feedback_not_mine = 0;                     // ACK/NACK for a message this host did not send
   uint64_t build_errors = 0;                          // frames this host could not build (never expected)
-  uint64_t data_frames_sent = 0, data_bytes_sent = 0; // host -> NIC DATA
+  uint64_t bier_not_addressed = 0;                    // BIER DATA whose BitString lacks this node's bit
+  uint64_t data_frames_sent = 0, data_bytes_sent = 0; // host -> NIC DATA (every copy)
+  uint64_t data_payload_bytes_sent = 0;               // their payload bytes (header bytes = the rest)
   uint64_t acks_sent = 0, ack_bytes_sent = 0;         // host -> NIC ACKs
 };
 
@@ -124,8 +137,12 @@ class Ledger {
   std::function<void()> all_settled_;
 };
 
+enum class Transport { kFanout, kUnicast, kBier };
+
 struct HostConfig {
-  uint32_t window = 8; // messages outstanding per sender
+  Transport transport = Transport::kFanout;
+  uint32_t bier_bsl = 256; // kBier: BitString length (one copy per set of this many ids)
+  uint32_t window = 8;     // messages outstanding per sender
   // A message not settled this long after posting settles as failed, its silent receivers marked
   // timed_out: a NIC drops copies for a port its link monitor marks down without arming them, so
   // their receivers may never be ACKed nor NACKed (the sender's transport would retransmit; this
@@ -149,13 +166,17 @@ class Host : public sc_core::sc_module, public FrameSink {
   struct Sending {   // one message being handed to the NIC
     size_t index;
     uint32_t next_packet;
+    uint32_t next_copy; // kUnicast: receiver index; kBier: set index
   };
 
-  void post_loop();    // SC_THREAD: decides when each message may be posted
-  void tx_loop();      // SC_THREAD: ACKs first, then DATA packets, to the NIC
-  void timeout_loop(); // SC_THREAD: settles messages past their timeout
-  bool build_data(size_t index, uint32_t seq, Frame &out);
-  void on_data(const uint8_t *frame, uint32_t len);
+  void post_loop();                    // SC_THREAD: decides when each message may be posted
+  void tx_loop();                      // SC_THREAD: ACKs first, then DATA packets, to the NIC
+  void timeout_loop();                 // SC_THREAD: settles messages past their timeout
+  uint32_t copies(size_t index) const; // frames per packet of a message (per transport)
+  bool build_data(size_t index, uint32_t seq, uint32_t copy, Frame &out, uint32_t &payload_len);
+  bool build_bier_data(size_t index, uint32_t seq, uint32_t copy, Frame &out, uint32_t &payload_len);
+  void on_bier(const uint8_t *frame, uint32_t len);
+  void on_data(const proto::FanoutHeader &h, const uint8_t *payload, uint32_t payload_len);
   void on_feedback(const uint8_t *frame, uint32_t len, bool ack);
   void send_ack(size_t index);
   void settle_if_done(size_t index);
