@@ -30,6 +30,7 @@
 #include "fanout/sim/cluster.hpp"
 #include "fanout/sim/scenario.hpp"
 #include "fanout/sim/serve.hpp"
+#include "json_quote.hpp"
 #include "report.hpp"
 
 namespace {
@@ -173,22 +174,7 @@ class Json {
   const std::string &text() const { return out_; }
 
  private:
-  static std::string quote(const std::string &s) {
-    std::string q = "\"";
-    for (char c : s) {
-      if (c == '"' || c == '\\') {
-        q += '\\';
-        q += c;
-      } else if ((unsigned char)c < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", (unsigned)(unsigned char)c);
-        q += buf;
-      } else {
-        q += c;
-      }
-    }
-    return q + "\"";
-  }
+  static std::string quote(const std::string &s) { return fanout::sim::json_quote(s); }
   void prefix(const char *key) {
     if (!first_.empty()) {
       if (!first_.back()) out_ += ",";

@@ -5,6 +5,7 @@
 // executable, /proc/self/exe) writing --json to <out>/runs/<run>.json; up to --jobs run at once.
 // The children are given the same scenario flags, so every mode moves the same messages.
 #include "report.hpp"
+#include "json_quote.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -628,20 +629,7 @@ class Json {
   const std::string &text() const { return out_; }
 
  private:
-  static std::string quote(const std::string &s) {
-    std::string q = "\"";
-    for (char c : s) {
-      if (c == '"' || c == '\\') {
-        q += '\\';
-        q += c;
-      } else if ((unsigned char)c < 0x20) {
-        q += fmt("\\u%04x", (unsigned)(unsigned char)c);
-      } else {
-        q += c;
-      }
-    }
-    return q + "\"";
-  }
+  static std::string quote(const std::string &s) { return json_quote(s); }
   // A value right after its key needs no separator; anything else in a container does.
   void sep() {
     if (pending_key_) {
