@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -31,6 +32,17 @@ bool parse_ipv4_port(const std::string &text, uint32_t *ip, uint16_t *port) {
   *ip = ntohl(a.s_addr);
   *port = (uint16_t)n;
   return true;
+}
+
+bool parse_mac(const std::string &text, uint8_t mac[6]) {
+  if (text.size() != 17) return false;
+  for (int i = 0; i < 6; i++) {
+    const char *p = text.c_str() + 3 * i;
+    if (i < 5 && p[2] != ':') return false;
+    if (!std::isxdigit((unsigned char)p[0]) || !std::isxdigit((unsigned char)p[1])) return false;
+    mac[i] = (uint8_t)std::strtoul(std::string(p, 2).c_str(), nullptr, 16);
+  }
+  return (mac[0] & 1) == 0;
 }
 
 const NodeAddress *ClusterConfig::find(NodeId id) const {
@@ -126,13 +138,13 @@ void read_transport(ClusterConfig &c, const YAML::Node &map, const std::string &
 }
 
 void read_nodes(ClusterConfig &c, const YAML::Node &list, const std::string &origin) {
-  if (!list.IsSequence()) fail(where(origin, list), "nodes", "must be a list of {id, address[, bind]}");
+  if (!list.IsSequence()) fail(where(origin, list), "nodes", "must be a list of {id, address[, bind, mac]}");
   std::set<NodeId> ids;
   std::set<std::string> listens;
   for (size_t i = 0; i < list.size(); i++) {
     const YAML::Node &n = list[i];
     std::string path = "nodes[" + std::to_string(i) + "]";
-    if (!n.IsMap()) fail(where(origin, n), path, "must be a map {id, address[, bind]}");
+    if (!n.IsMap()) fail(where(origin, n), path, "must be a map {id, address[, bind, mac]}");
     NodeAddress a;
     bool have_id = false, have_address = false;
     for (const auto &kv : n) {
@@ -153,8 +165,14 @@ void read_nodes(ClusterConfig &c, const YAML::Node &list, const std::string &ori
           fail(where(origin, kv.second), field, "must be <IPv4 address>:<port 1..65535> (got '" + v + "')");
         (key == "address" ? a.address : a.bind) = v;
         have_address = have_address || key == "address";
+      } else if (key == "mac") {
+        uint8_t mac[6];
+        if (!parse_mac(v, mac))
+          fail(where(origin, kv.second), field,
+               "must be a unicast MAC address like 02:00:00:00:00:07 (got '" + v + "')");
+        a.mac = v;
       } else {
-        fail(where(origin, kv.first), field, "unknown field (known: id, address, bind)");
+        fail(where(origin, kv.first), field, "unknown field (known: id, address, bind, mac)");
       }
     }
     if (!have_id) fail(where(origin, n), path + ".id", "missing");

@@ -80,7 +80,11 @@ TEST(ClusterFile, EveryFieldIsValidatedWithItsLocation) {
       {"nodes:\n  - {id: 1}\n", "f.yaml:2:5: nodes[0].address: missing"},
       {"nodes:\n  - {address: 127.0.0.1:5}\n", "nodes[0].id: missing"},
       {"nodes:\n  - {id: 0, address: 127.0.0.1:5, port: 6}\n",
-       "nodes[0].port: unknown field (known: id, address, bind)"},
+       "nodes[0].port: unknown field (known: id, address, bind, mac)"},
+      {"nodes:\n  - {id: 0, address: 127.0.0.1:5, mac: 01:00:5e:00:00:01}\n",
+       "f.yaml:2:40: nodes[0].mac: must be a unicast MAC address like 02:00:00:00:00:07 (got '01:00:5e:00:00:01')"},
+      {"nodes:\n  - {id: 0, address: 127.0.0.1:5, mac: 02:00:00:00:07}\n", "nodes[0].mac: must be a unicast MAC"},
+      {"nodes:\n  - {id: 0, address: 127.0.0.1:5, mac: 02-00-00-00-00-07}\n", "nodes[0].mac: must be a unicast MAC"},
       {"nodes:\n  - {id: 0, address: 127.0.0.1:5}\n  - {id: 0, address: 127.0.0.1:6}\n",
        "nodes[1].id: node 0 is listed twice"},
       {"nodes:\n  - {id: 0, address: 127.0.0.1:5}\n  - {id: 1, address: 127.0.0.1:5}\n",
@@ -117,17 +121,21 @@ TEST(ClusterFile, JsonAndDefaults) {
   ClusterConfig cfg;
   std::string error;
   ASSERT_TRUE(parse_cluster(R"({"self": 2, "nodes": [{"id": 2, "address": "10.0.0.2:47100"},
-                                {"id": 1, "address": "10.0.0.1:47100", "bind": "0.0.0.0:47100"}],
+                                {"id": 1, "address": "10.0.0.1:47100", "bind": "0.0.0.0:47100"},
+                                {"id": 3, "address": "10.0.0.3:47100", "mac": "0a:1B:2c:3d:4e:5f"}],
                                 "transport": {"window": 64, "failure_timeout_us": 800000}})",
                             "c.json", &cfg, &error))
       << error;
   EXPECT_TRUE(cfg.has_self);
   EXPECT_EQ(cfg.self, 2);
-  ASSERT_EQ(cfg.nodes.size(), 2u);
+  ASSERT_EQ(cfg.nodes.size(), 3u);
   EXPECT_EQ(cfg.nodes[0].id, 1); // ascending
+  ASSERT_NE(cfg.find(3), nullptr);
+  EXPECT_EQ(cfg.find(3)->mac, "0a:1B:2c:3d:4e:5f");
   EXPECT_EQ(cfg.nodes[0].bind, "0.0.0.0:47100");
+  EXPECT_EQ(cfg.nodes[0].mac, "");
   ASSERT_NE(cfg.find(2), nullptr);
-  EXPECT_EQ(cfg.find(3), nullptr);
+  EXPECT_EQ(cfg.find(4), nullptr);
   EXPECT_EQ(cfg.transport.fanout, 4u);
   EXPECT_EQ(cfg.transport.mtu, 1500u);
   EXPECT_EQ(cfg.transport.ack_interval, 16u);          // window / 4

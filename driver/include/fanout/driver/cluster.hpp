@@ -6,6 +6,7 @@
 //   nodes:
 //     - {id: 0, address: 127.0.0.1:47100}
 //     - {id: 1, address: 127.0.0.1:47101, bind: 127.0.0.1:47201}   # bind: where it listens
+//     - {id: 2, address: 10.0.0.2:47100, mac: 02:00:00:00:00:02}     # mac: for Ethernet backends
 //   transport: {fanout: 4, mtu: 1500, window: 256, failure_timeout_us: 2000000}
 #pragma once
 
@@ -39,6 +40,9 @@ struct NodeAddress {
   NodeId id = 0;
   std::string address; // ip:port others send to (IPv4 dotted quad)
   std::string bind;    // ip:port this node listens on (empty: address) -- e.g. behind an impairment relay
+  // Ethernet address of the node's interface, aa:bb:cc:dd:ee:ff (backends that build Ethernet
+  // frames: dpdk). Empty: the cluster address plan's 02:00:00:00:<id high>:<id low>.
+  std::string mac;
 };
 
 struct ClusterConfig {
