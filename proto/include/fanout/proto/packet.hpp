@@ -162,6 +162,35 @@ inline BuildOptions default_build_options() {
   return o;
 }
 
+// Ethernet, IPv4 (checksummed) and UDP headers (checksum 0) into out[0..kFanoutOffset) for a
+// Fanout part (header, set, payload) of fanout_len bytes that follows them: for builders that
+// gather the Fanout part from elsewhere (a header buffer and a payload segment).
+inline void write_net_headers(const NetHeaders &net, uint32_t fanout_len, uint8_t *out) {
+  for (uint32_t i = 0; i < 6; i++) {
+    out[kEthDstOff + i] = net.eth_dst[i];
+    out[kEthSrcOff + i] = net.eth_src[i];
+  }
+  store_be16(out + kEthTypeOff, kEtherTypeIpv4);
+  uint32_t udp_len = kUdpHeaderBytes + fanout_len;
+  uint8_t *ip = out + kIpv4Offset;
+  ip[0] = 0x45;
+  ip[1] = net.ip_tos;
+  store_be16(ip + 2, (uint16_t)(kIpv4HeaderBytes + udp_len));
+  store_be16(ip + 4, net.ip_id);
+  store_be16(ip + 6, kIpv4FlagDontFragment);
+  ip[8] = net.ip_ttl;
+  ip[9] = kIpProtoUdp;
+  store_be16(ip + 10, 0);
+  store_be32(ip + 12, net.ip_src);
+  store_be32(ip + 16, net.ip_dst);
+  store_be16(ip + 10, ipv4_checksum(ip));
+  uint8_t *udp = out + kUdpOffset;
+  store_be16(udp + 0, net.udp_src_port);
+  store_be16(udp + 2, net.udp_dst_port);
+  store_be16(udp + 4, (uint16_t)udp_len);
+  store_be16(udp + 6, 0);
+}
+
 // Write a whole frame into out[0..cap). h.set_encoding and h.set_len are filled in from set.
 // Returns kOk and *frame_len, or kSetTooLarge (set body over
 // kMaxSetBytes), kFrameTooLong (over cap or kMaxFrameBytes), kBadSetEncoding, kSetEmpty.
@@ -182,32 +211,9 @@ int build_frame(const NetHeaders &net, FanoutHeader h, const BasicReceiverSet<M>
   h.set_encoding = (uint8_t)enc;
   h.set_len = (uint16_t)written;
 
-  for (uint32_t i = 0; i < 6; i++) {
-    out[kEthDstOff + i] = net.eth_dst[i];
-    out[kEthSrcOff + i] = net.eth_src[i];
-  }
-  store_be16(out + kEthTypeOff, kEtherTypeIpv4);
-
   uint32_t udp_len = kUdpHeaderBytes + kFanoutHeaderBytes + written + payload_len;
-  uint8_t *ip = out + kIpv4Offset;
-  ip[0] = 0x45;
-  ip[1] = net.ip_tos;
-  store_be16(ip + 2, (uint16_t)(kIpv4HeaderBytes + udp_len));
-  store_be16(ip + 4, net.ip_id);
-  store_be16(ip + 6, kIpv4FlagDontFragment);
-  ip[8] = net.ip_ttl;
-  ip[9] = kIpProtoUdp;
-  store_be16(ip + 10, 0);
-  store_be32(ip + 12, net.ip_src);
-  store_be32(ip + 16, net.ip_dst);
-  store_be16(ip + 10, ipv4_checksum(ip));
-
+  write_net_headers(net, kFanoutHeaderBytes + written + payload_len, out);
   uint8_t *udp = out + kUdpOffset;
-  store_be16(udp + 0, net.udp_src_port);
-  store_be16(udp + 2, net.udp_dst_port);
-  store_be16(udp + 4, (uint16_t)udp_len);
-  store_be16(udp + 6, 0);
-
   write_fanout_header(h, out + kFanoutOffset);
   uint8_t *pl = out + kSetOffset + written;
   for (uint32_t i = 0; i < payload_len; i++) pl[i] = payload[i];
