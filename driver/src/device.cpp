@@ -8,6 +8,9 @@
 #include "spsc_ring.hpp"
 #include "transport/transport.hpp"
 #include "udp/udp_backend.hpp"
+#ifdef FANOUT_DRIVER_DPDK
+#include "dpdk/dpdk_backend.hpp"
+#endif
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -337,13 +340,25 @@ OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
     return fail(Status::kBadUri, "'" + uri + "': a device URI is <backend>:<argument>, e.g. udp:cluster.yaml?node=0");
   std::string scheme = uri.substr(0, colon);
   std::string rest = uri.substr(colon + 1);
-  if (scheme == "dpdk" || scheme == "xrt") {
-    return fail(Status::kNotAvailable,
-                "'" + uri + "': the " + scheme + " backend is not built into this libfanout yet (available: udp, sim)");
+#ifdef FANOUT_DRIVER_DPDK
+  const char *kBuilt = "udp, sim, dpdk";
+#else
+  const char *kBuilt = "udp, sim";
+#endif
+  if (scheme == "xrt"
+#ifndef FANOUT_DRIVER_DPDK
+      || scheme == "dpdk"
+#endif
+  ) {
+    return fail(Status::kNotAvailable, "'" + uri + "': the " + scheme + " backend is not built into this libfanout" +
+                                           (scheme == "dpdk" ? " (DPDK was not found at build time: Debian package "
+                                                               "libdpdk-dev)"
+                                                             : " yet") +
+                                           " (available: " + kBuilt + ")");
   }
-  if (scheme != "udp" && scheme != "sim")
-    return fail(Status::kBadUri, "'" + uri + "': unknown backend '" + scheme + "' (udp, sim; reserved: dpdk, xrt)");
-  const bool sim = scheme == "sim";
+  if (scheme != "udp" && scheme != "sim" && scheme != "dpdk")
+    return fail(Status::kBadUri, "'" + uri + "': unknown backend '" + scheme + "' (udp, sim, dpdk; reserved: xrt)");
+  const bool sim = scheme == "sim", dpdk = scheme == "dpdk";
   if (rest.rfind("//", 0) == 0) rest = rest.substr(2);
   std::string path = rest, query;
   size_t q = rest.find('?');
@@ -354,10 +369,11 @@ OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
   if (path.empty())
     return fail(Status::kBadUri,
                 sim ? "'" + uri + "': sim:<dir>?node=<id> needs the directory fanout-sim --serve serves"
-                    : "'" + uri + "': udp:<cluster file> needs a file name");
+                    : "'" + uri + "': " + scheme + ":<cluster file> needs a file name");
   bool have_node = false;
   NodeId node = 0;
   unsigned wait_s = 30;
+  uint16_t dpdk_port = 0;
   size_t pos = 0;
   while (pos < query.size()) {
     size_t amp = query.find('&', pos);
@@ -375,9 +391,16 @@ OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
       if (!number || std::stoul(v) > 3600)
         return fail(Status::kBadUri, "'" + uri + "': wait_s must be seconds 0..3600 (got '" + v + "')");
       wait_s = (unsigned)std::stoul(v);
+    } else if (k == "port" && dpdk) {
+      if (!number || std::stoul(v) > 65535)
+        return fail(Status::kBadUri, "'" + uri + "': port must be a DPDK port id 0..65535 (got '" + v + "')");
+      dpdk_port = (uint16_t)std::stoul(v);
     } else {
-      return fail(Status::kBadUri,
-                  "'" + uri + "': unknown parameter '" + k + "' (known: " + (sim ? "node, wait_s" : "node") + ")");
+      return fail(Status::kBadUri, "'" + uri + "': unknown parameter '" + k + "' (known: " +
+                                       (sim    ? "node, wait_s"
+                                        : dpdk ? "node, port"
+                                               : "node") +
+                                       ")");
     }
   }
   if (sim && !have_node)
@@ -415,10 +438,22 @@ OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
     if (!c.find(impl->self))
       return fail(Status::kBadConfig, path + ": nodes: node " + std::to_string(impl->self) + " (this node" +
                                           (have_node ? ", from ?node=" : ", from self") + ") is not listed");
-    std::unique_ptr<UdpBackend> udp;
-    Status s = UdpBackend::open(c, impl->self, &udp, &error);
-    if (s != Status::kOk) return fail(s, error);
-    impl->backend = std::move(udp);
+#ifdef FANOUT_DRIVER_DPDK
+    if (dpdk) {
+      std::unique_ptr<DpdkBackend> db;
+      DpdkBackend::Options o;
+      o.port = dpdk_port;
+      Status s = DpdkBackend::open(c, impl->self, o, &db, &error);
+      if (s != Status::kOk) return fail(s, "'" + uri + "': " + error);
+      impl->backend = std::move(db);
+    }
+#endif
+    if (!impl->backend) {
+      std::unique_ptr<UdpBackend> udp;
+      Status s = UdpBackend::open(c, impl->self, &udp, &error);
+      if (s != Status::kOk) return fail(s, error);
+      impl->backend = std::move(udp);
+    }
   }
   impl->backend_name = impl->backend->name();
   impl->registry->backend = impl->backend.get();

@@ -37,7 +37,14 @@ TEST(DeviceOpen, UrisAreCheckedWithSpecificStatuses) {
       {"sim:star8.yaml", Status::kBadUri, "needs ?node=<id>"},
       {"sim:?node=0", Status::kBadUri, "needs the directory"},
       {"sim:/tmp/x?node=0&wait=1", Status::kBadUri, "unknown parameter 'wait' (known: node, wait_s)"},
+#ifdef FANOUT_TEST_DPDK
+      {"dpdk:?node=0", Status::kBadUri, "dpdk:<cluster file> needs a file name"},
+      {"dpdk:x.yaml?node=0&wait_s=1", Status::kBadUri, "unknown parameter 'wait_s' (known: node, port)"},
+      {"dpdk:x.yaml?node=0&port=70000", Status::kBadUri, "port must be a DPDK port id"},
+      {"dpdk:/nonexistent/cluster.yaml?node=0", Status::kBadConfig, "cannot open the cluster file"},
+#else
       {"dpdk:0000:03:00.0", Status::kNotAvailable, "dpdk backend is not built"},
+#endif
       {"xrt:0", Status::kNotAvailable, "xrt backend is not built"},
       {"udp:/nonexistent/cluster.yaml?node=0", Status::kBadConfig, "cannot open the cluster file"},
       {"udp:" + c.path, Status::kBadConfig, "self: missing"},

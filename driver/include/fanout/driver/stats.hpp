@@ -51,6 +51,7 @@ namespace fanout::driver {
   X(datagrams_sent, "datagrams handed to the backend and accepted")                                                    \
   X(datagrams_received, "datagrams the backend received")                                                              \
   X(send_errors, "datagrams the backend failed to send")                                                               \
+  X(zero_copy_frames, "frames sent with their payload left in registered memory, not copied (dpdk)")                   \
   X(socket_drops, "datagrams the kernel dropped before this node read them (receive buffer full; udp: SO_RXQ_OVFL)")   \
   X(unroutable, "packets for a node id without an address (dropped)")                                                  \
   X(malformed, "datagrams dropped as malformed (by reason in malformed_by_reason)")                                    \
