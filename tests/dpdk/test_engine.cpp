@@ -53,8 +53,8 @@ struct Env {
 // EAL once per process, then four ring-backed ports configured through dp::configure_port.
 Env &env() {
   static Env *e = [] {
-    const char *args[] = {"test_dpdk_engine", "--no-huge", "-m",  "256",         "--no-pci", "--no-shconf",
-                          "--no-telemetry",   "-l",        "0",   "--log-level", "error"};
+    const char *args[] = {"test_dpdk_engine", "--no-huge", "-m", "256",         "--no-pci", "--no-shconf",
+                          "--no-telemetry",   "-l",        "0",  "--log-level", "error"};
     std::vector<char *> argv;
     for (const char *a : args) argv.push_back(const_cast<char *>(a));
     if (rte_eal_init((int)argv.size(), argv.data()) < 0) {
@@ -166,8 +166,8 @@ Bytes feedback_frame(uint8_t type, uint16_t from, uint16_t to, uint16_t sender, 
 }
 
 // What an aggregating node (self) sends upstream: ack_agg.hpp's frame for an AggOutput.
-Bytes agg_frame(uint8_t type, uint16_t self, uint16_t to, uint16_t sender, uint32_t msg, uint32_t seq,
-                uint32_t length, const proto::ReceiverSet &set, uint8_t flags = 0) {
+Bytes agg_frame(uint8_t type, uint16_t self, uint16_t to, uint16_t sender, uint32_t msg, uint32_t seq, uint32_t length,
+                const proto::ReceiverSet &set, uint8_t flags = 0) {
   proto::NetHeaders net = proto::cluster_net_headers(self, to, sender, msg);
   net.ip_tos = 0;
   proto::FanoutHeader h = proto::make_header(type, sender, self, msg, seq, length);
@@ -248,8 +248,7 @@ class Engine : public ::testing::Test {
   }
 
   // Node kSelf; neighbours 0..999 with cluster addresses, node n on port index n % nports.
-  dp::EngineConfig config(uint32_t nports, dp::EngineConfig::Mode mode = dp::EngineConfig::kTree,
-                          uint32_t fanout = 2) {
+  dp::EngineConfig config(uint32_t nports, dp::EngineConfig::Mode mode = dp::EngineConfig::kTree, uint32_t fanout = 2) {
     dp::EngineConfig c;
     c.node = kSelf;
     proto::cluster_mac(kSelf, c.mac);
@@ -293,8 +292,8 @@ class Engine : public ::testing::Test {
 // ---- Replication ------------------------------------------------------------------------------
 
 void tree_case(Engine *t, uint32_t fanout, const std::vector<uint16_t> &ids, uint32_t payload, uint32_t msg) {
-  SCOPED_TRACE("F=" + std::to_string(fanout) + " k=" + std::to_string(ids.size()) + " payload=" +
-               std::to_string(payload));
+  SCOPED_TRACE("F=" + std::to_string(fanout) + " k=" + std::to_string(ids.size()) +
+               " payload=" + std::to_string(payload));
   Bytes in = data_frame(kParent, kParent, msg, ids, payload);
   inject(0, in);
   EXPECT_EQ(t->engine->poll(env().port[0], 0, 0), 1u);
@@ -487,8 +486,8 @@ std::vector<std::vector<Bytes>> hls_copies(const dp::EngineConfig &c, const std:
           cur[p].push_back(hw::to_beat(out_port[p].read()));
           if (cur[p].back().last) {
             Bytes bytes(proto::kMaxFrameBytes);
-            uint32_t n = proto::beats_to_frame(cur[p].data(), (uint32_t)cur[p].size(), bytes.data(),
-                                               (uint32_t)bytes.size());
+            uint32_t n =
+                proto::beats_to_frame(cur[p].data(), (uint32_t)cur[p].size(), bytes.data(), (uint32_t)bytes.size());
             bytes.resize(n);
             out[p].push_back(bytes);
             cur[p].clear();
@@ -618,8 +617,7 @@ TEST_F(Engine, NackIsForwardedOnceAndFeedbackForOwnMessagesGoesToHost) {
 // ---- Malformed input --------------------------------------------------------------------------
 
 // A DATA frame whose Fanout header and set body are written raw (valid outer headers).
-Bytes raw_frame(uint8_t ver_type, uint8_t enc, uint16_t set_len, const Bytes &body, uint32_t payload,
-                uint32_t length) {
+Bytes raw_frame(uint8_t ver_type, uint8_t enc, uint16_t set_len, const Bytes &body, uint32_t payload, uint32_t length) {
   proto::NetHeaders net = proto::cluster_net_headers(kParent, kSelf, kParent, 5);
   proto::FanoutHeader h = proto::make_header(proto::kTypeData, kParent, kParent, 5, 0, length);
   h.flags = proto::kFlagLast;
@@ -629,8 +627,8 @@ Bytes raw_frame(uint8_t ver_type, uint8_t enc, uint16_t set_len, const Bytes &bo
   Bytes out(proto::kMaxFrameBytes);
   uint32_t len = 0;
   proto::ReceiverSet none;
-  EXPECT_EQ(proto::build_frame(net, h, none, pl.data(), (uint32_t)pl.size(), proto::default_build_options(),
-                               out.data(), (uint32_t)out.size(), &len),
+  EXPECT_EQ(proto::build_frame(net, h, none, pl.data(), (uint32_t)pl.size(), proto::default_build_options(), out.data(),
+                               (uint32_t)out.size(), &len),
             proto::kOk);
   out.resize(len);
   h.set_encoding = enc;
@@ -760,7 +758,7 @@ TEST_F(Engine, FullTxQueueDropsAndCountsWithoutLeaking) {
       break;
     }
   }
-  Bytes in = data_frame(kParent, kParent, 20, range_ids(20, 27), 256); // heads 20, 22, 24, 26 (port 0)
+  Bytes in = data_frame(kParent, kParent, 20, range_ids(20, 27), 256);  // heads 20, 22, 24, 26 (port 0)
   Bytes in2 = data_frame(kParent, kParent, 21, range_ids(21, 28), 256); // heads 21, 23, 25, 27 (port 1)
   inject(0, in);
   inject(0, in2);
@@ -814,8 +812,8 @@ TEST_F(Engine, HeartbeatsOnIdlePortsAndDownAfterThreeMissed) {
     Bytes want(64);
     uint32_t len = 0;
     proto::ReceiverSet none;
-    ASSERT_EQ(proto::build_frame(net, h, none, static_cast<const uint8_t *>(nullptr), 0,
-                                 proto::default_build_options(), want.data(), 64, &len),
+    ASSERT_EQ(proto::build_frame(net, h, none, static_cast<const uint8_t *>(nullptr), 0, proto::default_build_options(),
+                                 want.data(), 64, &len),
               proto::kOk);
     EXPECT_EQ(got[0], want);
   }
@@ -827,8 +825,8 @@ TEST_F(Engine, HeartbeatsOnIdlePortsAndDownAfterThreeMissed) {
     peer_probe.resize(64);
     uint32_t len = 0;
     proto::ReceiverSet none;
-    ASSERT_EQ(proto::build_frame(net, h, none, static_cast<const uint8_t *>(nullptr), 0,
-                                 proto::default_build_options(), peer_probe.data(), 64, &len),
+    ASSERT_EQ(proto::build_frame(net, h, none, static_cast<const uint8_t *>(nullptr), 0, proto::default_build_options(),
+                                 peer_probe.data(), 64, &len),
               proto::kOk);
   }
   for (uint64_t t = 200; t <= 300; t += 100) {
@@ -843,7 +841,7 @@ TEST_F(Engine, HeartbeatsOnIdlePortsAndDownAfterThreeMissed) {
   EXPECT_FALSE(engine->stats().port[1].up);
   EXPECT_EQ(engine->stats().port[1].down_events, 1u);
   EXPECT_EQ(engine->stats().probe_in, 2u);
-  EXPECT_EQ(host().size(), 2u); // probes_to_host
+  EXPECT_EQ(host().size(), 2u);                                       // probes_to_host
   inject(0, data_frame(kParent, kParent, 40, range_ids(21, 24), 64)); // heads 21, 23: port 1
   engine->poll(env().port[0], 0, 302);
   EXPECT_EQ(engine->stats().port_down_copies, 2u);

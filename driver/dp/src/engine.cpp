@@ -50,19 +50,20 @@ uint16_t header_pool_data_room() {
 
 void validate(const EngineConfig &c) {
   if (c.mode == EngineConfig::kTree && !proto::valid_fanout(c.fanout))
-    bad("fanout", "tree fan-out must be 2.." + std::to_string(proto::kMaxTreeFanout) + " (got " +
-                      std::to_string(c.fanout) + ")");
+    bad("fanout",
+        "tree fan-out must be 2.." + std::to_string(proto::kMaxTreeFanout) + " (got " + std::to_string(c.fanout) + ")");
   if (c.ports.empty() || c.ports.size() > kMaxPorts)
     bad("ports", "1.." + std::to_string(kMaxPorts) + " DPDK ports (got " + std::to_string(c.ports.size()) + ")");
   for (size_t i = 0; i < c.ports.size(); i++) {
-    if (!rte_eth_dev_is_valid_port(c.ports[i])) bad("ports", "port " + std::to_string(c.ports[i]) + " is not a DPDK port");
+    if (!rte_eth_dev_is_valid_port(c.ports[i]))
+      bad("ports", "port " + std::to_string(c.ports[i]) + " is not a DPDK port");
     for (size_t j = 0; j < i; j++)
       if (c.ports[i] == c.ports[j]) bad("ports", "port " + std::to_string(c.ports[i]) + " listed twice");
   }
   for (const auto &n : c.neighbours)
     if (!has_port(c, n.second.port))
-      bad("neighbours", "node " + std::to_string(n.first) + " on port " + std::to_string(n.second.port) +
-                            ", which is not in ports");
+      bad("neighbours",
+          "node " + std::to_string(n.first) + " on port " + std::to_string(n.second.port) + ", which is not in ports");
   for (const auto &r : c.port_routes)
     if (r.second != EngineConfig::kRouteLocal && !has_port(c, r.second))
       bad("port_routes", "node " + std::to_string(r.first) + " routed to port " + std::to_string(r.second) +
@@ -75,8 +76,8 @@ void validate(const EngineConfig &c) {
   if (c.header_pool == nullptr) bad("header_pool", "required (small mbufs for per-copy headers)");
   uint32_t room = rte_pktmbuf_data_room_size(c.header_pool);
   if (room < RTE_PKTMBUF_HEADROOM + proto::kFixedHeadersBytes + 64)
-    bad("header_pool", "data room " + std::to_string(room) + " < headroom + 128 bytes (recommended: " +
-                           std::to_string(header_pool_data_room()) + ")");
+    bad("header_pool", "data room " + std::to_string(room) +
+                           " < headroom + 128 bytes (recommended: " + std::to_string(header_pool_data_room()) + ")");
   if (c.burst == 0 || c.burst > 256) bad("burst", "must be 1..256 (got " + std::to_string(c.burst) + ")");
   if (c.host_queue == 0) bad("host_queue", "must be >= 1");
 }

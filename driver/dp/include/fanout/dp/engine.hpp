@@ -37,9 +37,9 @@ static const uint32_t kMaxPorts = 4;
 
 // A next hop: the DPDK port it is reached through and its addresses.
 struct Neighbour {
-  uint16_t port;   // DPDK port id; must be one of EngineConfig::ports
+  uint16_t port; // DPDK port id; must be one of EngineConfig::ports
   uint8_t mac[6];
-  uint32_t ipv4;   // host byte order, as proto:: uses it
+  uint32_t ipv4; // host byte order, as proto:: uses it
 };
 
 struct EngineConfig {
@@ -47,9 +47,9 @@ struct EngineConfig {
   uint8_t mac[6] = {0, 0, 0, 0, 0, 0};
   uint32_t ipv4 = 0;
   enum Mode { kTree, kPort } mode = kTree;
-  uint32_t fanout = 4;               // tree mode: F, 2..64 (proto::valid_fanout)
-  std::vector<uint16_t> ports;       // DPDK port ids, 1..kMaxPorts; port index = position here
-  uint16_t tx_queue = 0;             // TX queue this Engine uses on every port (one per lcore)
+  uint32_t fanout = 4;         // tree mode: F, 2..64 (proto::valid_fanout)
+  std::vector<uint16_t> ports; // DPDK port ids, 1..kMaxPorts; port index = position here
+  uint16_t tx_queue = 0;       // TX queue this Engine uses on every port (one per lcore)
   std::map<proto::NodeId, Neighbour> neighbours;
   // Port mode (the HLS replicator's port table): id -> DPDK port id (or kRouteLocal: deliver to
   // this node's host); ids without a route are unroutable. port_peers: DPDK port id -> the Fanout
@@ -58,13 +58,13 @@ struct EngineConfig {
   std::map<proto::NodeId, uint16_t> port_routes;
   std::map<uint16_t, proto::NodeId> port_peers;
   uint16_t udp_port = proto::kDefaultUdpPort;
-  uint32_t heartbeat_us = 0;         // PROBE interval on idle ports; 0 = off (link status only)
+  uint32_t heartbeat_us = 0;           // PROBE interval on idle ports; 0 = off (link status only)
   uint32_t silent_timeout_us = 100000; // aggregator: child silent after this long
-  uint32_t nack_window_us = 1000;    // aggregator: NACK repeat suppression window
-  rte_mempool *header_pool = nullptr; // per-copy header mbufs and built frames (feedback, PROBE)
-  uint32_t burst = 32;               // RX burst and TX batch size, 1..256
-  uint32_t host_queue = 1024;        // host_receive queue depth (frames beyond: dropped, counted)
-  bool probes_to_host = true;        // PROBEs go to host_receive (as the NIC does); false: consumed
+  uint32_t nack_window_us = 1000;      // aggregator: NACK repeat suppression window
+  rte_mempool *header_pool = nullptr;  // per-copy header mbufs and built frames (feedback, PROBE)
+  uint32_t burst = 32;                 // RX burst and TX batch size, 1..256
+  uint32_t host_queue = 1024;          // host_receive queue depth (frames beyond: dropped, counted)
+  bool probes_to_host = true;          // PROBEs go to host_receive (as the NIC does); false: consumed
 };
 
 // Throws std::invalid_argument("EngineConfig.<field>: <problem>").
@@ -83,32 +83,32 @@ struct Stats {
   std::array<PortStats, kMaxPorts> port{}; // by port index (EngineConfig::ports order)
   // Input classes (as the replicator counts them).
   uint64_t data_in = 0, ack_in = 0, nack_in = 0, probe_in = 0;
-  uint64_t not_fanout = 0;        // frames that are not Fanout: to the host unchanged (RX)
+  uint64_t not_fanout = 0; // frames that are not Fanout: to the host unchanged (RX)
   // Malformed frames, by proto::ParseError code (names: proto::error_name): dropped.
   std::array<uint64_t, proto::kErrorCount> parse_errors{};
   // Replication (hls/replicator counters).
-  uint64_t copies = 0;             // copies handed to a TX queue
-  uint64_t local_deliveries = 0;   // DATA frames queued for host_receive
-  uint64_t unroutable_copies = 0;  // destination without a neighbour entry
-  uint64_t looped_ids = 0;         // port mode: ids routed back out of the ingress port
-  uint64_t unroutable_ids = 0;     // port mode: ids without a route
-  uint64_t hops_exhausted = 0;     // DATA with hops_left == 0 (no copies)
-  uint64_t port_down_copies = 0;   // copies for a port marked down: dropped, not armed
-  uint64_t plan_overflow = 0;      // pieces past the per-frame copy limit (1024)
+  uint64_t copies = 0;            // copies handed to a TX queue
+  uint64_t local_deliveries = 0;  // DATA frames queued for host_receive
+  uint64_t unroutable_copies = 0; // destination without a neighbour entry
+  uint64_t looped_ids = 0;        // port mode: ids routed back out of the ingress port
+  uint64_t unroutable_ids = 0;    // port mode: ids without a route
+  uint64_t hops_exhausted = 0;    // DATA with hops_left == 0 (no copies)
+  uint64_t port_down_copies = 0;  // copies for a port marked down: dropped, not armed
+  uint64_t plan_overflow = 0;     // pieces past the per-frame copy limit (1024)
   // Aggregation (frames built from proto::AckAggregator outputs).
-  uint64_t acks_merged = 0;        // ACKs absorbed by the aggregator
-  uint64_t acks_forwarded = 0;     // ACK frames sent upstream (aggregated or passed through)
-  uint64_t nacks_forwarded = 0;    // NACK frames sent upstream (incl. silent reports)
-  uint64_t silent_reports = 0;     // NACK kFlagSilent created
-  uint64_t feedback_to_host = 0;   // feedback for this node's own messages, to host_receive
-  uint64_t feedback_unroutable = 0; // upstream without a neighbour entry (not sent)
+  uint64_t acks_merged = 0;          // ACKs absorbed by the aggregator
+  uint64_t acks_forwarded = 0;       // ACK frames sent upstream (aggregated or passed through)
+  uint64_t nacks_forwarded = 0;      // NACK frames sent upstream (incl. silent reports)
+  uint64_t silent_reports = 0;       // NACK kFlagSilent created
+  uint64_t feedback_to_host = 0;     // feedback for this node's own messages, to host_receive
+  uint64_t feedback_unroutable = 0;  // upstream without a neighbour entry (not sent)
   uint64_t feedback_undecodable = 0; // feedback whose set has more ranges than proto::FeedbackSet
   // Resources.
-  uint64_t host_queue_full = 0;    // frames for host_receive dropped: queue full
-  uint64_t mbuf_exhausted = 0;     // header_pool (or payload copy) allocation failed: frame/copy dropped
-  uint64_t header_room = 0;        // header + set larger than a header_pool mbuf: copy dropped
-  uint64_t payload_copies = 0;     // inputs whose payload had to be copied (chained/shared input)
-  uint64_t host_tx_rejected = 0;   // host_send frames not taken (not Fanout)
+  uint64_t host_queue_full = 0;        // frames for host_receive dropped: queue full
+  uint64_t mbuf_exhausted = 0;         // header_pool (or payload copy) allocation failed: frame/copy dropped
+  uint64_t header_room = 0;            // header + set larger than a header_pool mbuf: copy dropped
+  uint64_t payload_copies = 0;         // inputs whose payload had to be copied (chained/shared input)
+  uint64_t host_tx_rejected = 0;       // host_send frames not taken (not Fanout)
   proto::AggregatorStats aggregator{}; // the AckAggregator's own counters (armed, silent_reported, ...)
 
   uint64_t parse_error(const std::string &name) const; // by proto::error_name; 0 if unknown
