@@ -214,6 +214,13 @@ struct Engine::Impl {
   // ---- Input ----------------------------------------------------------------------------------
   // Parse m (any segmentation). Frames of one segment are read in place; chained frames are
   // gathered into scratch.
+  // The destination MAC is this node's, or a group address (broadcast PROBEs, multicast).
+  bool for_us(const rte_mbuf *m) const {
+    if (rte_pktmbuf_data_len(m) < proto::kEthHeaderBytes) return true; // parse() counts it
+    const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+    return (d[0] & 1) != 0 || std::memcmp(d, cfg.mac, 6) == 0;
+  }
+
   int parse(rte_mbuf *m, const uint8_t **bytes) {
     uint32_t len = rte_pktmbuf_pkt_len(m);
     uint32_t readlen = std::min<uint32_t>(len, proto::kMaxFrameBytes);
@@ -727,6 +734,11 @@ uint32_t Engine::poll(uint16_t port, uint16_t queue, uint64_t now_us) {
     if (!pt.alive && pt.phy_up) {
       pt.alive = true;
       im.update_up(p);
+    }
+    if (im.cfg.mac_filter && !im.for_us(m)) {
+      im.stats.mac_filtered++;
+      rte_pktmbuf_free(m); // ours since rx_burst: dropped
+      continue;
     }
     const uint8_t *f = nullptr;
     int code = im.parse(m, &f);

@@ -118,10 +118,12 @@ Status DpdkBackend::open(const ClusterConfig &cluster, NodeId self, const Option
       *message = cluster.origin + ": node " + std::to_string(n.id) + ": mac '" + n.mac + "' does not parse";
       return Status::kBadConfig;
     }
-    if (n.id == self)
+    if (n.id == self) {
       b->ipv4_ = ip;
-    else
+      std::memcpy(b->mac_, nb.mac, 6);
+    } else {
       ec.neighbours[n.id] = nb;
+    }
   }
   ec.udp_port = b->udp_port_;
   ec.silent_timeout_us = cluster.transport.silent_timeout_us;
@@ -164,12 +166,17 @@ Status DpdkBackend::open(const ClusterConfig &cluster, NodeId self, const Option
     }
     rte_eth_promiscuous_enable(o.port); // af_packet and rings see frames for every MAC
   }
+  // This node's MAC is the one the others address it by (the cluster file's rule); the port
+  // takes it when it can, and is promiscuous in any case.
   rte_ether_addr mac{};
-  rte_eth_macaddr_get(o.port, &mac);
-  std::memcpy(b->mac_, mac.addr_bytes, 6);
+  std::memcpy(mac.addr_bytes, b->mac_, 6);
+  rte_ether_addr have{};
+  rte_eth_macaddr_get(o.port, &have);
+  if (std::memcmp(have.addr_bytes, b->mac_, 6) != 0) (void)rte_eth_dev_default_mac_addr_set(o.port, &mac);
   std::memcpy(ec.mac, b->mac_, 6);
   ec.ipv4 = b->ipv4_;
   ec.header_pool = b->header_pool_;
+  ec.mac_filter = true; // the port is promiscuous (af_packet on a bridge sees others' frames)
   try {
     dp::validate(ec);
     b->engine_ = std::make_unique<dp::Engine>(ec);

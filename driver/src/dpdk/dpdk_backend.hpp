@@ -11,7 +11,8 @@
 // first dpdk device (or before, by the application: then FANOUT_DPDK_EAL is not read). The port
 // is configured and started by the device that opens it (one RX and one TX queue) unless it is
 // already started. Every node of the cluster file needs the same UDP port; Ethernet addresses are
-// the nodes' `mac` fields (default: the cluster address plan's), this node's MAC is the port's.
+// the nodes' `mac` fields (default: the cluster address plan's), this node's included: the port
+// is set to it when it can be and is promiscuous; frames for other MACs are dropped (MAC filter).
 //
 // Threading: the device's progress thread is the only caller (Backend contract); it drives the
 // engine (poll, timers) from receive() and flush(). rx_fd() is -1: the progress thread polls.

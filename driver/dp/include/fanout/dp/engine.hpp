@@ -65,6 +65,9 @@ struct EngineConfig {
   uint32_t burst = 32;                 // RX burst and TX batch size, 1..256
   uint32_t host_queue = 1024;          // host_receive queue depth (frames beyond: dropped, counted)
   bool probes_to_host = true;          // PROBEs go to host_receive (as the NIC does); false: consumed
+  // Drop received unicast frames addressed to another MAC than `mac` (a NIC's MAC filter): for
+  // ports that see other stations' frames (promiscuous af_packet on a flooding bridge).
+  bool mac_filter = false;
 };
 
 // Throws std::invalid_argument("EngineConfig.<field>: <problem>").
@@ -83,7 +86,8 @@ struct Stats {
   std::array<PortStats, kMaxPorts> port{}; // by port index (EngineConfig::ports order)
   // Input classes (as the replicator counts them).
   uint64_t data_in = 0, ack_in = 0, nack_in = 0, probe_in = 0;
-  uint64_t not_fanout = 0; // frames that are not Fanout: to the host unchanged (RX)
+  uint64_t not_fanout = 0;   // frames that are not Fanout: to the host unchanged (RX)
+  uint64_t mac_filtered = 0; // unicast frames for another MAC (EngineConfig::mac_filter): dropped
   // Malformed frames, by proto::ParseError code (names: proto::error_name): dropped.
   std::array<uint64_t, proto::kErrorCount> parse_errors{};
   // Replication (hls/replicator counters).
