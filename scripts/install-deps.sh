@@ -4,7 +4,8 @@
 # apt's output goes to a log that is printed only if something fails.
 #
 #   scripts/install-deps.sh            everything (build, tests, simulator, DPDK, XRT, arm64, tools)
-#   scripts/install-deps.sh --list     print the package list and exit
+#   scripts/install-deps.sh --arm64    only what the arm64 cross build needs (scripts/arm64-tests.sh)
+#   scripts/install-deps.sh --list     print the package list and exit (--arm64 --list: that subset)
 #
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
@@ -33,7 +34,20 @@ packages=(
   tcl
 )
 
-if [[ "${1:-}" == "--list" ]]; then
+# The arm64 cross build (scripts/arm64-tests.sh): compiler, emulator and build tools. Its target
+# libraries are not installed but unpacked into a sysroot by scripts/arm64-sysroot.sh, because
+# libdpdk-dev:arm64 cannot be installed beside the amd64 one.
+arm64_packages=(cmake ninja-build ccache pkg-config crossbuild-essential-arm64 qemu-user tcl)
+
+list=0
+for arg in "$@"; do
+  case "$arg" in
+    --list) list=1 ;;
+    --arm64) packages=("${arm64_packages[@]}") ;;
+    *) echo "install-deps: unknown argument '$arg' (--arm64, --list)" >&2; exit 2 ;;
+  esac
+done
+if [[ $list -eq 1 ]]; then
   printf '%s\n' "${packages[@]}"
   exit 0
 fi
