@@ -1,0 +1,183 @@
+// fanout-dp's option parser (options.hpp).
+#include "options.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+namespace fanout_dp {
+
+namespace {
+
+std::string fail(const std::string &flag, const std::string &problem, const std::string &got) {
+  return "fanout-dp: " + flag + ": " + problem + " (got '" + got + "')";
+}
+
+bool to_u64(const std::string &s, uint64_t max, uint64_t *v) {
+  if (s.empty() || s.size() > 20) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  errno = 0;
+  unsigned long long x = std::strtoull(s.c_str(), nullptr, 10);
+  if (errno != 0 || x > max) return false;
+  *v = x;
+  return true;
+}
+
+bool to_seconds(const std::string &s, double *v) {
+  if (s.empty()) return false;
+  char *end = nullptr;
+  errno = 0;
+  double x = std::strtod(s.c_str(), &end);
+  if (errno != 0 || *end != '\0' || !std::isfinite(x) || x <= 0 || x > 1e7) return false;
+  *v = x;
+  return true;
+}
+
+std::vector<std::string> split(const std::string &s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in(s);
+  while (std::getline(in, cur, sep)) out.push_back(cur);
+  if (!s.empty() && s.back() == sep) out.push_back("");
+  return out;
+}
+
+} // namespace
+
+const char *usage() {
+  return "usage: fanout-dp [EAL args] -- --node N --cluster FILE [--mode tree] [--fanout F] [--ports 0,1]\n"
+         "                 [--route ID=PORT,...] [--heartbeat-us N] [--silent-timeout-us N]\n"
+         "                 [--stats-interval-s S] [--duration-s S]\n";
+}
+
+bool parse_options(const std::vector<std::string> &args, Options *o, std::string *error) {
+  *o = Options();
+  for (size_t i = 0; i < args.size(); i++) {
+    std::string flag = args[i], value;
+    bool inline_value = false;
+    size_t eq = flag.find('=');
+    if (flag.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+      inline_value = true;
+    }
+    static const char *known[] = {"--node",
+                                  "--cluster",
+                                  "--mode",
+                                  "--fanout",
+                                  "--ports",
+                                  "--route",
+                                  "--heartbeat-us",
+                                  "--silent-timeout-us",
+                                  "--stats-interval-s",
+                                  "--duration-s"};
+    bool ok = false;
+    for (const char *k : known) ok = ok || flag == k;
+    if (!ok) {
+      *error = fail(flag, "unknown option (see usage: fanout-dp [EAL args] -- --node N --cluster FILE ...)", args[i]);
+      return false;
+    }
+    if (!inline_value) {
+      if (i + 1 >= args.size()) {
+        *error = fail(flag, "needs a value", "");
+        return false;
+      }
+      value = args[++i];
+    }
+    uint64_t v = 0;
+    if (flag == "--node") {
+      if (!to_u64(value, 65535, &v)) {
+        *error = fail(flag, "a node id 0..65535", value);
+        return false;
+      }
+      o->has_node = true;
+      o->node = (uint16_t)v;
+    } else if (flag == "--cluster") {
+      if (value.empty()) {
+        *error = fail(flag, "a cluster file path", value);
+        return false;
+      }
+      o->cluster = value;
+    } else if (flag == "--mode") {
+      if (value == "tree") {
+        o->port_mode = false;
+      } else if (value == "port") {
+        *error = fail(flag, "port mode is not supported by the daemon yet (use tree)", value);
+        return false;
+      } else {
+        *error = fail(flag, "tree or port", value);
+        return false;
+      }
+    } else if (flag == "--fanout") {
+      if (!to_u64(value, 64, &v) || v < 2) {
+        *error = fail(flag, "a fan-out 2..64", value);
+        return false;
+      }
+      o->fanout = (uint32_t)v;
+    } else if (flag == "--ports") {
+      o->ports.clear();
+      for (const std::string &p : split(value, ',')) {
+        if (!to_u64(p, 65535, &v)) {
+          *error = fail(flag, "a comma-separated list of DPDK port ids", value);
+          return false;
+        }
+        for (uint16_t q : o->ports)
+          if (q == v) {
+            *error = fail(flag, "port " + p + " listed twice", value);
+            return false;
+          }
+        o->ports.push_back((uint16_t)v);
+      }
+      if (o->ports.empty() || o->ports.size() > 4) {
+        *error = fail(flag, "1 to 4 DPDK port ids", value);
+        return false;
+      }
+    } else if (flag == "--route") {
+      for (const std::string &r : split(value, ',')) {
+        size_t e = r.find('=');
+        uint64_t id = 0, port = 0;
+        if (e == std::string::npos || !to_u64(r.substr(0, e), 65535, &id) || !to_u64(r.substr(e + 1), 65535, &port)) {
+          *error = fail(flag, "a comma-separated list of ID=PORT (node id = DPDK port id)", value);
+          return false;
+        }
+        o->route[(uint16_t)id] = (uint16_t)port;
+      }
+    } else if (flag == "--heartbeat-us") {
+      if (!to_u64(value, 100000000, &v)) {
+        *error = fail(flag, "microseconds 0..100000000 (0: no heartbeats)", value);
+        return false;
+      }
+      o->heartbeat_us = (uint32_t)v;
+    } else if (flag == "--silent-timeout-us") {
+      if (!to_u64(value, 100000000, &v) || v == 0) {
+        *error = fail(flag, "microseconds 1..100000000", value);
+        return false;
+      }
+      o->has_silent_timeout = true;
+      o->silent_timeout_us = (uint32_t)v;
+    } else if (flag == "--stats-interval-s") {
+      if (!to_seconds(value, &o->stats_interval_s)) {
+        *error = fail(flag, "seconds > 0", value);
+        return false;
+      }
+    } else if (flag == "--duration-s") {
+      if (!to_seconds(value, &o->duration_s)) {
+        *error = fail(flag, "seconds > 0", value);
+        return false;
+      }
+    }
+  }
+  if (!o->has_node) {
+    *error = fail("--node", "required: this node's id in the cluster file", "");
+    return false;
+  }
+  if (o->cluster.empty()) {
+    *error = fail("--cluster", "required: the cluster file", "");
+    return false;
+  }
+  return true;
+}
+
+} // namespace fanout_dp

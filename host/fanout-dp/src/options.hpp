@@ -1,0 +1,32 @@
+// fanout-dp's own options (after EAL's arguments and `--`), parsed without DPDK.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fanout_dp {
+
+struct Options {
+  bool has_node = false;
+  uint16_t node = 0;
+  std::string cluster;
+  bool port_mode = false;
+  uint32_t fanout = 0;                // 0: the cluster file's transport.fanout
+  std::vector<uint16_t> ports;        // empty: every DPDK port (at most 4)
+  std::map<uint16_t, uint16_t> route; // node id -> DPDK port (tree mode next hops)
+  uint32_t heartbeat_us = 0;
+  bool has_silent_timeout = false;
+  uint32_t silent_timeout_us = 0; // default: the cluster file's transport.silent_timeout_us
+  double stats_interval_s = 0;    // 0: no periodic line
+  double duration_s = 0;          // 0: until SIGINT/SIGTERM
+};
+
+// argv: the words after `--` (not the program name). On error returns false and sets *error to
+// one line "fanout-dp: --flag: problem (got 'x')".
+bool parse_options(const std::vector<std::string> &args, Options *out, std::string *error);
+
+const char *usage();
+
+} // namespace fanout_dp

@@ -1,0 +1,527 @@
+// The fanout-dp daemon as a process (host/fanout-dp): no NIC, no hugepages, no root needed.
+//  - net_pcap golden: DATA frames with various receiver sets (+ malformed and non-Fanout frames)
+//    written to in.pcap, the real binary run with --vdev net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap,
+//    out.pcap compared frame by frame with the HLS replicator C model's output for the same input
+//    (bytes identical to the hardware's) and with copies built independently with proto/.
+//  - telemetry: /fanout/stats, /fanout/parse_errors, /fanout/ports through the telemetry socket.
+//  - bad options: exit 2, one line naming the flag.
+#include "replicator.hpp"
+
+#include "fanout/hls/neighbour.hpp"
+#include "fanout/hls/parsed_meta.hpp"
+#include "fanout/proto/beats.hpp"
+#include "fanout/proto/packet.hpp"
+#include "fanout/proto/split.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#ifndef FANOUT_DP_BIN
+#error FANOUT_DP_BIN: path of the fanout-dp binary
+#endif
+
+namespace {
+
+namespace proto = fanout::proto;
+namespace hw = fanout::hw;
+using Bytes = std::vector<uint8_t>;
+
+constexpr uint16_t kSelf = 10;
+constexpr uint16_t kParent = 1;
+constexpr uint16_t kNodes = 100; // cluster: nodes 0..99, cluster address plan
+
+// ---- Processes ---------------------------------------------------------------------------------
+
+struct Dir {
+  std::string path;
+  Dir() {
+    char t[] = "/tmp/fanout_dp_test_XXXXXX";
+    path = mkdtemp(t);
+  }
+  ~Dir() { std::system(("rm -rf '" + path + "'").c_str()); }
+  std::string operator/(const std::string &f) const { return path + "/" + f; }
+};
+
+std::string slurp(const std::string &f) {
+  std::ifstream in(f);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Starts the daemon with stdout/stderr to files; env: extra NAME=VALUE.
+pid_t spawn(const std::vector<std::string> &args, const std::string &out, const std::string &err,
+            const std::vector<std::string> &env = {}) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    for (const std::string &e : env) putenv(strdup(e.c_str()));
+    int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(o, 1);
+    dup2(e, 2);
+    std::vector<char *> argv;
+    std::string bin = FANOUT_DP_BIN;
+    argv.push_back(const_cast<char *>(bin.c_str()));
+    for (const std::string &a : args) argv.push_back(const_cast<char *>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// Exit code, or -1 on timeout (killed) / signal.
+int wait_for(pid_t pid, double timeout_s) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  int st = 0;
+  while (waitpid(pid, &st, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > end) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &st, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+// Runs to the end; as root, removes the EAL runtime dir /var/run/dpdk/<--file-prefix> afterwards
+// (otherwise it lies under $XDG_RUNTIME_DIR = the test's temporary dir).
+Result run(const Dir &d, const std::vector<std::string> &args, double timeout_s = 60) {
+  pid_t pid = spawn(args, d / "stdout", d / "stderr", {"XDG_RUNTIME_DIR=" + d.path});
+  Result r;
+  r.code = wait_for(pid, timeout_s);
+  for (size_t i = 0; i + 1 < args.size(); i++)
+    if (args[i] == "--file-prefix" && getuid() == 0)
+      std::system(("rm -rf '/var/run/dpdk/" + args[i + 1] + "'").c_str());
+  r.out = slurp(d / "stdout");
+  r.err = slurp(d / "stderr");
+  return r;
+}
+
+std::vector<std::string> eal(const std::string &prefix, bool telemetry = false) {
+  std::vector<std::string> a = {"--no-huge", "-m",          "256",   "--no-pci",      "--no-shconf", "-l",
+                                "0",         "--log-level", "error", "--file-prefix", prefix};
+  if (!telemetry) a.push_back("--no-telemetry");
+  return a;
+}
+
+std::string write_cluster(const Dir &d) {
+  std::ofstream f(d / "cluster.yaml");
+  f << "nodes:\n";
+  for (uint16_t n = 0; n < kNodes; n++) {
+    f << "  - {id: " << n << ", address: 10.0.0." << n << ":" << proto::kDefaultUdpPort;
+    if (n == kSelf) f << ", mac: 02:00:00:00:00:0a"; // this node's MAC: the cluster plan's
+    f << "}\n";
+  }
+  return d / "cluster.yaml";
+}
+
+// "name=value" in the daemon's final stats output; -1 if absent.
+long long stat_of(const std::string &out, const std::string &name) {
+  size_t p = out.find(" " + name + "=");
+  if (p == std::string::npos) return -1;
+  return std::atoll(out.c_str() + p + name.size() + 2);
+}
+
+// ---- pcap files --------------------------------------------------------------------------------
+
+void write_pcap(const std::string &path, const std::vector<Bytes> &frames) {
+  std::ofstream f(path, std::ios::binary);
+  uint32_t gh[6] = {0xa1b2c3d4u, 0x00040002u, 0, 0, 65535, 1}; // v2.4, Ethernet
+  f.write(reinterpret_cast<const char *>(gh), 24);
+  uint32_t ts = 1;
+  for (const Bytes &b : frames) {
+    uint32_t rh[4] = {ts++, 0, (uint32_t)b.size(), (uint32_t)b.size()};
+    f.write(reinterpret_cast<const char *>(rh), 16);
+    f.write(reinterpret_cast<const char *>(b.data()), (std::streamsize)b.size());
+  }
+}
+
+std::vector<Bytes> read_pcap(const std::string &path) {
+  std::string s = slurp(path);
+  std::vector<Bytes> out;
+  EXPECT_GE(s.size(), 24u) << path;
+  size_t off = 24;
+  while (off + 16 <= s.size()) {
+    uint32_t rh[4];
+    std::memcpy(rh, s.data() + off, 16);
+    off += 16;
+    if (off + rh[2] > s.size()) break;
+    out.emplace_back(s.begin() + (long)off, s.begin() + (long)(off + rh[2]));
+    off += rh[2];
+  }
+  return out;
+}
+
+// ---- Frames (proto/) ---------------------------------------------------------------------------
+
+proto::ReceiverSet set_of(const std::vector<uint16_t> &ids) {
+  proto::ReceiverSet s;
+  for (uint16_t id : ids) s.append(id);
+  return s;
+}
+
+Bytes data_frame(uint32_t msg, const std::vector<uint16_t> &ids, uint32_t payload, bool udp_checksum = true) {
+  proto::NetHeaders net = proto::cluster_net_headers(kParent, kSelf, kParent, msg);
+  net.ip_tos = 0x28;
+  proto::FanoutHeader h = proto::make_header(proto::kTypeData, kParent, kParent, msg, 0, payload);
+  h.flags = proto::kFlagLast;
+  Bytes pl(payload);
+  for (uint32_t i = 0; i < payload; i++) pl[i] = (uint8_t)(i * 7 + msg);
+  Bytes out(proto::kMaxFrameBytes);
+  uint32_t len = 0;
+  proto::BuildOptions o = proto::default_build_options();
+  o.udp_checksum = udp_checksum;
+  EXPECT_EQ(proto::build_frame(net, h, set_of(ids), pl.data(), payload, o, out.data(), (uint32_t)out.size(), &len),
+            proto::kOk);
+  out.resize(len);
+  return out;
+}
+
+// The copy of `in` this node sends to dest carrying `piece` (the replicator's contract).
+Bytes copy_frame(const Bytes &in, uint16_t dest, const proto::ReceiverSet &piece) {
+  proto::ParsedPacket pp;
+  proto::ReceiverSet s;
+  EXPECT_EQ(proto::parse_frame(in.data(), (uint32_t)in.size(), proto::default_parse_config(), pp, &s), proto::kOk);
+  proto::NetHeaders net;
+  proto::cluster_mac(dest, net.eth_dst);
+  proto::cluster_mac(kSelf, net.eth_src);
+  net.ip_src = proto::cluster_ipv4(kSelf);
+  net.ip_dst = proto::cluster_ipv4(dest);
+  net.ip_tos = pp.ip_tos;
+  net.ip_ttl = proto::kDefaultIpTtl;
+  net.ip_id = 0;
+  net.udp_src_port = pp.udp_src_port;
+  net.udp_dst_port = proto::kDefaultUdpPort;
+  proto::FanoutHeader h = pp.hdr;
+  h.hops_left = (uint8_t)(h.hops_left - 1);
+  h.origin = kSelf;
+  Bytes out(proto::kMaxFrameBytes);
+  uint32_t len = 0;
+  EXPECT_EQ(proto::build_frame(net, h, piece, in.data() + pp.payload_offset, pp.payload_len,
+                               proto::default_build_options(), out.data(), (uint32_t)out.size(), &len),
+            proto::kOk);
+  out.resize(len);
+  return out;
+}
+
+// Tree rule from proto/: the copies of one input, in chunk order.
+std::vector<Bytes> tree_expected(const Bytes &in, uint32_t fanout) {
+  std::vector<Bytes> out;
+  proto::ParsedPacket pp;
+  proto::ReceiverSet s, rest, chunk;
+  EXPECT_EQ(proto::parse_frame(in.data(), (uint32_t)in.size(), proto::default_parse_config(), pp, &s), proto::kOk);
+  s.without(kSelf, rest);
+  proto::Chunk chunks[proto::kMaxTreeFanout];
+  uint32_t n = proto::tree_split(rest, fanout, chunks);
+  for (uint32_t c = 0; c < n; c++) {
+    rest.slice(chunks[c].begin, chunks[c].end, chunk);
+    out.push_back(copy_frame(in, chunks[c].head, chunk));
+  }
+  return out;
+}
+
+// The HLS replicator C model (hls/replicator), tree mode, every neighbour on MAC port 0: the
+// frames it emits on port 0 for `inputs` (DATA frames only), in order.
+std::vector<Bytes> hls_copies(uint32_t fanout, const std::vector<Bytes> &inputs) {
+  auto k = std::make_unique<hw::Replicator<2>>();
+  hw::NodeAddress self;
+  self.id = kSelf;
+  proto::cluster_mac(kSelf, self.mac);
+  self.ipv4 = proto::cluster_ipv4(kSelf);
+  k->set_self(self);
+  k->set_mode(hw::kReplModeTree);
+  k->set_fanout(fanout);
+  k->set_udp_port(proto::kDefaultUdpPort);
+  for (uint16_t n = 0; n < kNodes; n++) {
+    if (n == kSelf) continue;
+    hw::NeighbourEntry e;
+    proto::cluster_mac(n, e.mac);
+    e.ipv4 = proto::cluster_ipv4(n);
+    e.port = 0;
+    e.valid = true;
+    k->set_neighbour(n, e);
+  }
+  hls::stream<hw::ParsedMeta> in_meta, fb_meta;
+  hls::stream<hw::axis_word> in_frame, out_host, out_fb;
+  hls::stream<hw::axis_word> out_port[2];
+  hls::stream<hw::ArmWord> out_arm;
+  std::vector<Bytes> out;
+  std::vector<proto::Beat> cur;
+  for (const Bytes &f : inputs) {
+    std::vector<proto::Beat> beats(proto::beats_for((uint32_t)f.size()));
+    proto::frame_to_beats(f.data(), (uint32_t)f.size(), beats.data(), (uint32_t)beats.size());
+    hw::ParsedMeta m = hw::ParsedMeta();
+    proto::ReceiverSet scratch;
+    proto::ParsedPacket pp;
+    EXPECT_EQ(proto::parse_frame(f.data(), (uint32_t)f.size(), proto::default_parse_config(), pp, &scratch),
+              proto::kOk);
+    m.hdr = pp.hdr;
+    m.payload_len = pp.payload_len;
+    m.frame_len = (uint32_t)f.size();
+    m.ingress_port = 0;
+    m.ip_src = pp.ip_src;
+    m.ip_dst = pp.ip_dst;
+    m.udp_src_port = pp.udp_src_port;
+    size_t b = 0;
+    for (uint32_t clk = 0; clk < 100000; clk++) {
+      if (b < beats.size() && !in_frame.full() && (b > 0 || !in_meta.full())) {
+        if (b == 0) in_meta.write(m);
+        in_frame.write(hw::from_beat(beats[b], 0, 0));
+        b++;
+      }
+      k->step(in_meta, in_frame, out_port, out_host, out_arm, fb_meta, out_fb);
+      while (!out_port[0].empty()) {
+        cur.push_back(hw::to_beat(out_port[0].read()));
+        if (cur.back().last) {
+          Bytes bytes(proto::kMaxFrameBytes);
+          uint32_t n = proto::beats_to_frame(cur.data(), (uint32_t)cur.size(), bytes.data(), (uint32_t)bytes.size());
+          bytes.resize(n);
+          out.push_back(bytes);
+          cur.clear();
+        }
+      }
+      while (!out_port[1].empty()) out_port[1].read();
+      while (!out_host.empty()) out_host.read();
+      while (!out_arm.empty()) out_arm.read();
+      if (b == beats.size() && k->idle() && out_port[0].empty()) break;
+    }
+  }
+  return out;
+}
+
+// ---- net_pcap golden ---------------------------------------------------------------------------
+
+TEST(FanoutDpDaemon, PcapCopiesEqualTheHlsReplicatorModelAndMalformedAreCounted) {
+  Dir d;
+  std::string cluster = write_cluster(d);
+  const uint32_t fanout = 4;
+  std::mt19937 rng(11);
+  std::vector<Bytes> data; // valid DATA frames (the model's input)
+  uint32_t local = 0;
+  for (uint32_t i = 0; i < 16; i++) {
+    std::vector<uint16_t> ids;
+    uint32_t k = 1 + rng() % 50;
+    uint16_t id = (uint16_t)(rng() % 20);
+    for (uint32_t j = 0; j < k && id < kNodes; j++) {
+      ids.push_back(id);
+      id = (uint16_t)(id + 1 + (rng() % 3 == 0 ? rng() % 5 : 0));
+    }
+    for (uint16_t x : ids) local += x == kSelf;
+    data.push_back(data_frame(2000 + i, ids, 1 + rng() % 1400, i % 2 == 0));
+  }
+  data.push_back(data_frame(3000, {kSelf}, 100)); // leaf: local delivery only, no copy
+  local++;
+  // Jumbo payload (needs the daemon's jumbo RX mbufs).
+  data.push_back(data_frame(3001, {20, 30, 40, 50, 60, 70}, 8000));
+  const Bytes good = data_frame(3002, {kSelf, 20, 21}, 40);
+  Bytes trunc(good.begin(), good.begin() + 30);
+  Bytes bad_ip = good;
+  bad_ip[proto::kIpTosOff] ^= 0x04; // IPv4 checksum no longer verifies
+  Bytes bad_udp = good;
+  bad_udp[bad_udp.size() - 1] ^= 0xFF; // payload under a UDP checksum
+  Bytes arp(60, 0);
+  arp[12] = 0x08;
+  arp[13] = 0x06;
+  std::vector<Bytes> in;
+  for (size_t i = 0; i < data.size(); i++) {
+    in.push_back(data[i]);
+    if (i == 3) in.push_back(trunc);
+    if (i == 7) in.push_back(bad_ip);
+    if (i == 9) in.push_back(arp);
+    if (i == 12) in.push_back(bad_udp);
+  }
+  write_pcap(d / "in.pcap", in);
+
+  std::vector<std::string> args = eal("fdp_pcap_" + std::to_string(getpid()));
+  args.push_back("--vdev");
+  args.push_back("net_pcap0,rx_pcap=" + (d / "in.pcap") + ",tx_pcap=" + (d / "out.pcap"));
+  for (const char *a : {"--", "--node", "10", "--cluster"}) args.push_back(a);
+  args.push_back(cluster);
+  // Nobody ACKs here: a silent timeout past the run keeps silent-child NACKs out of out.pcap.
+  for (const char *a : {"--fanout", "4", "--duration-s", "1.5", "--silent-timeout-us", "60000000"}) args.push_back(a);
+  Result r = run(d, args);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+
+  std::vector<Bytes> got = read_pcap(d / "out.pcap");
+  std::vector<Bytes> model = hls_copies(fanout, data);
+  std::vector<Bytes> indep;
+  for (const Bytes &f : data)
+    for (Bytes &c : tree_expected(f, fanout)) indep.push_back(std::move(c));
+  EXPECT_EQ(model.size(), indep.size());
+  for (size_t i = 0; i < model.size() && i < indep.size(); i++) EXPECT_EQ(model[i], indep[i]) << "copy " << i;
+  ASSERT_EQ(got.size(), model.size()) << r.out;
+  for (size_t i = 0; i < got.size(); i++) EXPECT_EQ(got[i], model[i]) << "copy " << i;
+
+  EXPECT_EQ(stat_of(r.out, "data_in"), (long long)data.size()) << r.out;
+  EXPECT_EQ(stat_of(r.out, "copies"), (long long)model.size());
+  EXPECT_EQ(stat_of(r.out, "local_deliveries"), (long long)local);
+  EXPECT_EQ(stat_of(r.out, "malformed"), 3);
+  EXPECT_EQ(stat_of(r.out, "truncated"), 1);
+  EXPECT_EQ(stat_of(r.out, "ipv4_bad_checksum"), 1);
+  EXPECT_EQ(stat_of(r.out, "udp_bad_checksum"), 1);
+  EXPECT_EQ(stat_of(r.out, "not_fanout"), 1);
+  EXPECT_EQ(stat_of(r.out, "rx_packets"), (long long)in.size());
+  EXPECT_EQ(stat_of(r.out, "tx_packets"), (long long)model.size());
+  EXPECT_EQ(stat_of(r.out, "host_frames_freed"), (long long)local + 1); // + the non-Fanout frame
+  EXPECT_EQ(stat_of(r.out, "mbuf_exhausted"), 0);
+  EXPECT_EQ(stat_of(r.out, "payload_copies"), 0);
+}
+
+// ---- Telemetry ---------------------------------------------------------------------------------
+
+std::string query(int fd, const std::string &cmd) {
+  if (send(fd, cmd.data(), cmd.size(), 0) < 0) return "";
+  std::string buf(16384, '\0');
+  ssize_t n = recv(fd, &buf[0], buf.size(), 0);
+  return n > 0 ? buf.substr(0, (size_t)n) : "";
+}
+
+TEST(FanoutDpDaemon, TelemetryServesFanoutCounters) {
+  Dir d;
+  std::string cluster = write_cluster(d);
+  std::string prefix = "fdp_tel_" + std::to_string(getpid());
+  // The runtime dir: /var/run/dpdk/<prefix> as root, else $XDG_RUNTIME_DIR/dpdk/<prefix>.
+  std::string runtime = getuid() == 0 ? "/var/run/dpdk/" + prefix : d / ("dpdk/" + prefix);
+  std::vector<std::string> args = eal(prefix, true);
+  for (const char *a : {"--vdev", "net_ring0", "--", "--node", "10", "--cluster"}) args.push_back(a);
+  args.push_back(cluster);
+  for (const char *a : {"--duration-s", "30"}) args.push_back(a);
+  pid_t pid = spawn(args, d / "stdout", d / "stderr", {"XDG_RUNTIME_DIR=" + d.path});
+  std::string sock = runtime + "/dpdk_telemetry.v2";
+  int fd = -1;
+  for (int i = 0; i < 250 && fd < 0; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));
+    int st = 0;
+    if (waitpid(pid, &st, WNOHANG) == pid) FAIL() << "daemon exited early: " << slurp(d / "stderr");
+    int s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", sock.c_str());
+    if (connect(s, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0)
+      fd = s;
+    else
+      close(s);
+  }
+  if (fd < 0) {
+    kill(pid, SIGKILL);
+    wait_for(pid, 10);
+    std::system(("rm -rf '" + runtime + "'").c_str());
+    GTEST_SKIP() << "no telemetry socket at " << sock << " in this environment";
+  }
+  std::string greeting(4096, '\0');
+  ssize_t n = recv(fd, &greeting[0], greeting.size(), 0);
+  ASSERT_GT(n, 0);
+  EXPECT_NE(greeting.find("\"version\""), std::string::npos) << greeting;
+  // The socket exists from rte_eal_init on; the commands answer once the engines run (null before).
+  std::string stats;
+  for (int i = 0; i < 250; i++) {
+    stats = query(fd, "/fanout/stats");
+    if (stats.find("null") == std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  }
+  EXPECT_NE(stats.find("{\"/fanout/stats\":{"), std::string::npos) << stats;
+  for (const char *k : {"\"node\":10", "\"engines\":1", "\"copies\":0", "\"malformed\":0", "\"agg_armed\":0",
+                        "\"host_frames_freed\":0"})
+    EXPECT_NE(stats.find(k), std::string::npos) << k << " in " << stats;
+  std::string pe = query(fd, "/fanout/parse_errors");
+  EXPECT_NE(pe.find("\"set_unsorted\":0"), std::string::npos) << pe;
+  std::string ports = query(fd, "/fanout/ports");
+  EXPECT_NE(ports.find("\"port0_rx_packets\":0"), std::string::npos) << ports;
+  std::string p0 = query(fd, "/fanout/ports,0");
+  EXPECT_NE(p0.find("\"up\":1"), std::string::npos) << p0;
+  close(fd);
+  // SIGTERM: clean stop, final stats, exit 0.
+  kill(pid, SIGTERM);
+  EXPECT_EQ(wait_for(pid, 20), 0) << slurp(d / "stderr");
+  std::string out = slurp(d / "stdout");
+  EXPECT_NE(out.find("fanout-dp: stats input:"), std::string::npos) << out;
+  EXPECT_NE(out.find("fanout-dp: stats port 0:"), std::string::npos) << out;
+  std::system(("rm -rf '" + runtime + "'").c_str());
+}
+
+// ---- Bad options -------------------------------------------------------------------------------
+
+TEST(FanoutDpDaemon, BadOptionsExit2NamingTheFlag) {
+  Dir d;
+  std::string cluster = write_cluster(d);
+  struct Case {
+    std::vector<std::string> opts;
+    std::string flag;
+  };
+  std::vector<Case> cases = {
+      {{"--cluster", cluster}, "--node"},
+      {{"--node", "10"}, "--cluster"},
+      {{"--node", "x", "--cluster", cluster}, "--node"},
+      {{"--node", "70000", "--cluster", cluster}, "--node"},
+      {{"--node", "500", "--cluster", cluster}, "--node"}, // not in the cluster file
+      {{"--node", "10", "--cluster", cluster, "--mode", "star"}, "--mode"},
+      {{"--node", "10", "--cluster", cluster, "--mode", "port"}, "--mode"},
+      {{"--node", "10", "--cluster", cluster, "--fanout", "1"}, "--fanout"},
+      {{"--node", "10", "--cluster", cluster, "--fanout", "65"}, "--fanout"},
+      {{"--node", "10", "--cluster", cluster, "--ports", "0,a"}, "--ports"},
+      {{"--node", "10", "--cluster", cluster, "--ports", "0,0"}, "--ports"},
+      {{"--node", "10", "--cluster", cluster, "--ports", "3"}, "--ports"}, // no such DPDK port
+      {{"--node", "10", "--cluster", cluster, "--route", "20:0"}, "--route"},
+      {{"--node", "10", "--cluster", cluster, "--route", "20=1"}, "--route"}, // port 1 not in --ports
+      {{"--node", "10", "--cluster", cluster, "--route", "777=0"}, "--route"},
+      {{"--node", "10", "--cluster", cluster, "--heartbeat-us", "abc"}, "--heartbeat-us"},
+      {{"--node", "10", "--cluster", cluster, "--silent-timeout-us", "0"}, "--silent-timeout-us"},
+      {{"--node", "10", "--cluster", cluster, "--stats-interval-s", "0"}, "--stats-interval-s"},
+      {{"--node", "10", "--cluster", cluster, "--duration-s", "-1"}, "--duration-s"},
+      {{"--node", "10", "--cluster", cluster, "--duration-s"}, "--duration-s"},
+      {{"--node", "10", "--cluster", cluster, "--bogus", "1"}, "--bogus"},
+  };
+  int i = 0;
+  for (const Case &c : cases) {
+    std::vector<std::string> args = eal("fdp_bad_" + std::to_string(getpid()) + "_" + std::to_string(i++));
+    args.push_back("--vdev");
+    args.push_back("net_null0");
+    args.push_back("--");
+    for (const std::string &o : c.opts) args.push_back(o);
+    Result r = run(d, args);
+    std::string all;
+    for (const std::string &o : c.opts) all += o + " ";
+    EXPECT_EQ(r.code, 2) << all << "\n" << r.err;
+    EXPECT_EQ(r.err.rfind("fanout-dp: " + c.flag + ": ", 0), 0u) << all << "\n" << r.err;
+    EXPECT_NE(r.err.find("(got '"), std::string::npos) << all << "\n" << r.err;
+  }
+  // A cluster file error, worded by the loader (file:line:col: field: problem).
+  {
+    std::ofstream f(d / "bad.yaml");
+    f << "nodes:\n  - {id: 1, address: nowhere}\n";
+  }
+  std::vector<std::string> args = eal("fdp_bad_" + std::to_string(getpid()));
+  for (const char *a : {"--", "--node", "1", "--cluster"}) args.push_back(a);
+  args.push_back(d / "bad.yaml");
+  Result r = run(d, args);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.err.rfind("fanout-dp: " + (d / "bad.yaml") + ":", 0), 0u) << r.err;
+}
+
+} // namespace
