@@ -29,7 +29,7 @@ packages=(
   # arm64 (BlueField) cross build and emulation
   crossbuild-essential-arm64 qemu-user
   # multi-host tests in network namespaces
-  iproute2 nftables
+  iproute2 nftables ethtool
   # Tcl (dry run of the Vitis HLS flow scripts)
   tcl
 )

@@ -6,11 +6,16 @@
 # machine.
 #
 #   scripts/netns-cluster.sh --nodes 4 [--loss 5] [--port 47100] [--transport '{...}'] \
-#       [--timeout 60] [--workdir DIR] -- CMD ARGS...
+#       [--dpdk-nodes 0,3] [--timeout 60] [--workdir DIR] -- CMD ARGS...
 #
 # CMD runs once per node, inside that node's namespace, all at once; in CMD and ARGS these are
 # replaced: {node} -> the node id (0..N-1), {cluster} -> the cluster file written for the run,
-# {uri} -> udp:<cluster file>?node=<id>, {workdir} -> the run's folder. Each node's output goes to
+# {uri} -> udp:<cluster file>?node=<id>, {workdir} -> the run's folder. Nodes named by
+# --dpdk-nodes use libfanout's dpdk backend instead: {uri} -> dpdk:<cluster file>?node=<id>&port=0
+# with FANOUT_DPDK_EAL set to a DPDK port on the node's own veth (net_af_packet, no hugepages), and
+# an nftables rule that keeps the node's kernel from answering the Fanout UDP port (the frames are
+# the DPDK data path's: af_packet sees them before the kernel's input hook). Every host's veth has
+# the cluster address plan's MAC (02:00:00:00:<id>), the MAC the dpdk nodes address it by. Each node's output goes to
 # <workdir>/node<id>.log (printed when a node fails). Different commands per node: run a shell and
 # branch on the id, e.g. -- sh -c 'case {node} in 0) fanout send --uri "{uri}" --to 1-3;;
 # *) fanout recv --uri "{uri}";; esac'. A node still running after --timeout seconds is killed
@@ -21,15 +26,17 @@
 # fo<pid>h<id>) and the work folder (unless --workdir was given) are removed on exit, also when
 # the script is interrupted (INT, TERM, HUP: the nodes are ended first); only SIGKILL leaves them.
 set -euo pipefail
+shopt -u patsub_replacement 2>/dev/null || true # bash 5.2: a literal & in ${a//x/y} replacements (URIs)
 
-nodes=4 loss=0 port=47100 transport="" timeout_s=60 workdir=""
-usage() { echo "usage: netns-cluster.sh --nodes N [--loss PCT] [--port P] [--transport YAML] [--timeout S] [--workdir DIR] -- CMD..." >&2; exit 2; }
+nodes=4 loss=0 port=47100 transport="" timeout_s=60 workdir="" dpdk_nodes=""
+usage() { echo "usage: netns-cluster.sh --nodes N [--loss PCT] [--port P] [--transport YAML] [--dpdk-nodes LIST] [--timeout S] [--workdir DIR] -- CMD..." >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
   --nodes) nodes="$2"; shift 2 ;;
   --loss) loss="$2"; shift 2 ;;
   --port) port="$2"; shift 2 ;;
   --transport) transport="$2"; shift 2 ;;
+  --dpdk-nodes) dpdk_nodes="$2"; shift 2 ;;
   --timeout) timeout_s="$2"; shift 2 ;;
   --workdir) workdir="$2"; shift 2 ;;
   --) shift; break ;;
@@ -39,6 +46,15 @@ done
 [[ $# -gt 0 ]] || { echo "netns-cluster: no command after --" >&2; usage; }
 [[ "$nodes" =~ ^[0-9]+$ && "$nodes" -ge 2 && "$nodes" -le 32 ]] || { echo "netns-cluster: --nodes: must be 2..32 (got '$nodes')" >&2; exit 2; }
 [[ "$loss" =~ ^[0-9]+$ && "$loss" -le 100 ]] || { echo "netns-cluster: --loss: must be a whole percentage 0..100 (got '$loss')" >&2; exit 2; }
+is_dpdk=()
+for ((i = 0; i < nodes; i++)); do is_dpdk[i]=0; done
+if [[ -n "$dpdk_nodes" ]]; then
+  IFS=',' read -r -a _dn <<<"$dpdk_nodes"
+  for d in "${_dn[@]}"; do
+    [[ "$d" =~ ^[0-9]+$ && "$d" -lt "$nodes" ]] || { echo "netns-cluster: --dpdk-nodes: must list node ids below $nodes (got '$dpdk_nodes')" >&2; exit 2; }
+    is_dpdk[d]=1
+  done
+fi
 if [[ $(id -u) -ne 0 ]]; then
   echo "netns-cluster: needs root (ip netns, nft): skipped" >&2
   exit 77
@@ -89,8 +105,20 @@ for ((i = 0; i < nodes; i++)); do
   ip -n "$sw" link set "${tag}b$i" name "p$i"
   ip -n "$sw" link set "p$i" master br0
   ip -n "$sw" link set "p$i" up
+  ip -n "$h" link set eth0 address "$(printf '02:00:00:00:%02x:%02x' $((i >> 8)) $((i & 255)))"
   ip -n "$h" addr add "10.99.0.$((i + 1))/24" dev eth0
   ip -n "$h" link set eth0 up
+  if [[ -n "$dpdk_nodes" && ${is_dpdk[i]} -eq 0 ]]; then
+    # A veth leaves UDP checksums to the receiving kernel (offload); a DPDK port on af_packet gets
+    # the frame as sent, so the senders' kernels must fill them in.
+    ip netns exec "$h" ethtool -K eth0 tx off >/dev/null
+  fi
+  if [[ ${is_dpdk[i]} -eq 1 ]]; then
+    # The DPDK data path owns the Fanout port: the kernel drops it (no ICMP port unreachable).
+    ip netns exec "$h" nft add table inet fanout_dpdk
+    ip netns exec "$h" nft add chain inet fanout_dpdk in '{ type filter hook input priority -10; }'
+    ip netns exec "$h" nft add rule inet fanout_dpdk in udp dport "$port" drop
+  fi
   ip -n "$h" link set lo up
   if [[ "$loss" -gt 0 ]]; then
     # Random loss of this node's incoming Fanout datagrams (both data and feedback).
@@ -102,14 +130,18 @@ done
 
 for ((i = 0; i < nodes; i++)); do
   args=()
+  uri="udp:$cluster?node=$i"
+  [[ ${is_dpdk[i]} -eq 0 ]] || uri="dpdk:$cluster?node=$i&port=0"
   for a in "$@"; do
     a="${a//\{node\}/$i}"
     a="${a//\{cluster\}/$cluster}"
-    a="${a//\{uri\}/udp:$cluster?node=$i}"
+    a="${a//\{uri\}/$uri}"
     a="${a//\{workdir\}/$workdir}"
     args+=("$a")
   done
-  timeout "$timeout_s" ip netns exec "${tag}h$i" "${args[@]}" >"$workdir/node$i.log" 2>&1 &
+  eal=""
+  [[ ${is_dpdk[i]} -eq 0 ]] || eal="--no-huge -m 512 --no-pci --no-shconf --log-level lib.eal:error --vdev net_af_packet0,iface=eth0"
+  FANOUT_DPDK_EAL="$eal" timeout "$timeout_s" ip netns exec "${tag}h$i" "${args[@]}" >"$workdir/node$i.log" 2>&1 &
   pids+=($!)
 done
 status=0

@@ -112,7 +112,8 @@ class DpdkBackend : public ::testing::Test {
     std::string text = "nodes:\n";
     for (int i = 0; i < n; i++)
       text += "  - {id: " + std::to_string(i) + ", address: 10.0.0." + std::to_string(i) + ":47100}\n";
-    text += "transport: {mtu: 9000, failure_timeout_us: 2000000" + (transport.empty() ? "" : ", " + transport) + "}\n";
+    text += "transport: {" + (transport.find("mtu") == std::string::npos ? std::string("mtu: 9000, ") : std::string()) +
+            "failure_timeout_us: 2000000" + (transport.empty() ? "" : ", " + transport) + "}\n";
     write_file(dir_ + "/cluster.yaml", text);
     for (int i = 0; i < n; i++) {
       std::string uri =

@@ -5,7 +5,7 @@
 #
 #   run_case.sh CASE NETNS_CLUSTER_SH MOE_DISPATCH REPLICATE_FILE FANOUT
 #
-# CASE: moe4 | moe4-loss2 | moe6-loss10 | send6-loss10 | replicate3-loss5 | recv-killed.
+# CASE: moe4 | moe4-loss2 | moe6-loss10 | send6-loss10 | replicate3-loss5 | recv-killed | mixed5-dpdk.
 # Exit 0: passed, 1: failed (logs printed), 77: not root (skipped). Afterwards no namespace of the
 # run may be left (checked); the run's folder is removed when the case passed.
 set -uo pipefail
@@ -138,6 +138,27 @@ recv-killed)
   done
   grep -q "^message 1:" "$work/node3.log" && fail "node 3 received the whole message before it was killed (not mid-message)"
   echo "netns case $case_name: node 0: $(grep -h "partial_failure" "$work/node0.log")"
+  ;;
+mixed5-dpdk)
+  # A mixed cluster, F = 2: nodes 0 and 3 run the DPDK data path (libfanout's dpdk backend on
+  # net_af_packet over their veths), nodes 1, 2 and 4 the udp backend on kernel sockets.
+  # Run 1: node 0 (dpdk) sends 1 MiB to 1-4: chunk heads 1 (udp relay to 2) and 3 (dpdk relay to 4).
+  # Run 2: node 1 (udp) sends 4 MiB to 0, 2, 3, 4: chunk heads 0 and 3, both dpdk relays.
+  for run in 1 2; do
+    if [[ $run -eq 1 ]]; then from=0 to=1-4 list=1,2,3,4 bytes=1048576 size=1M; else from=1 to=0,2-4 list=0,2,3,4 bytes=4194304 size=4M; fi
+    cluster --nodes 5 --transport '{fanout: 2}' --dpdk-nodes 0,3 -- sh -c "case {node} in
+        $from) exec '$fanout' send --uri '{uri}' --to $to --bytes $size --timeout 20 ;;
+        *) exec '$fanout' recv --uri '{uri}' --timeout 20 ;;
+      esac"
+    [[ $rc -eq 0 ]] || fail "run $run: netns-cluster exited $rc"
+    sum=$(sed -n "s/^sent 1 message of $bytes bytes (fnv1a64 \([0-9a-f]*\)) to nodes $list: 1 acknowledged by every receiver, 0 failed\$/\1/p" "$work/node$from.log")
+    [[ -n "$sum" ]] || fail "run $run: node $from: not acknowledged by every receiver"
+    for i in ${list//,/ }; do
+      grep -q "^message 1: $bytes bytes from node $from (fnv1a64 $sum)$" "$work/node$i.log" ||
+        fail "run $run: node $i: message missing or checksum differs"
+    done
+    echo "netns case $case_name: run $run: node $from: $(grep -o '[0-9]* datagrams sent, [0-9]* retransmitted' "$work/node$from.log")"
+  done
   ;;
 *)
   echo "run_case.sh: unknown case '$case_name'" >&2
