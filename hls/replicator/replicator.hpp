@@ -154,8 +154,7 @@ template <uint32_t P> class Replicator {
   static_assert(P >= 2 && P <= proto::kMaxPorts, "2 <= P <= proto::kMaxPorts");
 
  public:
-  Replicator()
-      : mode_(kReplModeTree), fanout_(kReplDefaultFanout), udp_port_(proto::kDefaultUdpPort), port_down_(0) {
+  Replicator() : mode_(kReplModeTree), fanout_(kReplDefaultFanout), udp_port_(proto::kDefaultUdpPort), port_down_(0) {
     self_ = cluster_address(0);
     for (uint32_t p = 0; p < P; p++) {
       port_peer_[p] = 0;
@@ -174,6 +173,7 @@ template <uint32_t P> class Replicator {
     in_mid_ = false;
     planned_ = false;
     active_ = false;
+    copy_arms_ = true;
     unit_kind_ = kUnitHost;
     ob_ = 0;
     local_pending_ = false;
@@ -528,6 +528,10 @@ template <uint32_t P> class Replicator {
     copy_arm_.child.hull_last = c.last;
     copy_arm_.total_packets = proto::packets_in_message(m.hdr, m.payload_len);
     copy_arm_.last = copy_next_ + 1 == ncopies_;
+    // A retransmission is replicated but arms nothing: the tree its first transmission armed
+    // carries the acknowledgements (a node without an entry passes them on), and a retransmission
+    // sent straight to a lagging receiver must not add a child that will never answer here.
+    copy_arms_ = (m.hdr.flags & proto::kFlagRetx) == 0;
     copy_next_++;
     unit_kind_ = kUnitCopy;
     ob_ = 0;
@@ -558,8 +562,9 @@ template <uint32_t P> class Replicator {
           sent = true;
         }
       } else {
-        // Local delivery of DATA also arms this node itself.
-        bool arm = first && !pass_whole_;
+        // Local delivery of DATA also arms this node itself (not for a retransmission: see
+        // start_copy).
+        bool arm = first && !pass_whole_ && (d.meta.hdr.flags & proto::kFlagRetx) == 0;
         if (!out_host.full() && (!arm || !out_arm.full())) {
           if (arm) {
             ArmWord a;
@@ -573,8 +578,8 @@ template <uint32_t P> class Replicator {
             a.last = ncopies_ == 0;
             out_arm.write(a);
             counters_[kCntArmWords]++;
-            counters_[kCntLocalDeliveries]++;
           }
+          if (first && !pass_whole_) counters_[kCntLocalDeliveries]++;
           if (first && pass_whole_) counters_[kCntProbesToHost]++;
           w.dest = kHostPort;
           out_host.write(w);
@@ -596,7 +601,7 @@ template <uint32_t P> class Replicator {
     // A copy.
     hls::stream<axis_word> &out = out_port[copy_port_];
     bool first = ob_ == 0;
-    if (out.full() || (first && out_arm.full())) return;
+    if (out.full() || (first && copy_arms_ && out_arm.full())) return;
     axis_word w;
     w.user = 0;
     w.dest = copy_port_;
@@ -606,8 +611,10 @@ template <uint32_t P> class Replicator {
       w.last = 0; // a copy always has a set: at least 66 bytes
       // Lower beat of output beat 1 for the window: stored beat floor((64 + delta) / 64).
       win_ = stored(beat_of((int32_t)proto::kBeatBytes + copy_delta_));
-      out_arm.write(copy_arm_);
-      counters_[kCntArmWords]++;
+      if (copy_arms_) {
+        out_arm.write(copy_arm_);
+        counters_[kCntArmWords]++;
+      }
       counters_[kCntCopiesSent]++;
     } else {
       // Output beat ob_ covers copy bytes o0 .. o0 + 63 after the header.
@@ -693,6 +700,7 @@ template <uint32_t P> class Replicator {
   int32_t copy_delta_;
   uint8_t copy_port_;
   ArmWord copy_arm_;
+  bool copy_arms_; // the copy being sent arms the aggregator (not a retransmission)
 
   uint32_t counters_[kReplCounterCount];
 };

@@ -132,11 +132,11 @@ Bytes payload_of(uint32_t n, uint32_t seed) {
 
 // A DATA frame from `from` to this node: message (sender, msg), one packet (LAST).
 Bytes data_frame(uint16_t from, uint16_t sender, uint32_t msg, const std::vector<uint16_t> &ids, uint32_t payload,
-                 uint8_t hops = proto::kDefaultHops) {
+                 uint8_t hops = proto::kDefaultHops, uint8_t extra_flags = 0) {
   proto::NetHeaders net = proto::cluster_net_headers(from, kSelf, sender, msg);
   net.ip_tos = 0x28;
   proto::FanoutHeader h = proto::make_header(proto::kTypeData, sender, from, msg, 0, payload);
-  h.flags = proto::kFlagLast;
+  h.flags = proto::kFlagLast | extra_flags;
   h.hops_left = hops;
   Bytes pl = payload_of(payload, msg);
   Bytes out(proto::kMaxFrameBytes);
@@ -785,6 +785,21 @@ TEST_F(Engine, CopiesForADownPortAreDroppedCountedAndNotArmed) {
   inject(0, data_frame(kParent, kParent, 32, range_ids(21, 24), 64));
   poll(0);
   EXPECT_EQ(sent(1).size(), 2u);
+}
+
+TEST_F(Engine, RetransmissionsAreReplicatedAndDeliveredButArmNothing) {
+  // As the HLS replicator: the aggregators the first transmission armed carry the feedback; a
+  // retransmission sent straight to a lagging receiver must not add a child answering elsewhere.
+  start(config(2, dp::EngineConfig::kTree, 2));
+  inject(0, data_frame(kParent, kParent, 40, {kSelf, 20, 21, 22, 23}, 64, proto::kDefaultHops, proto::kFlagRetx));
+  poll(0);
+  EXPECT_EQ(engine->stats().copies, 2u);
+  EXPECT_EQ(engine->stats().local_deliveries, 1u);
+  EXPECT_EQ(host().size(), 1u);
+  EXPECT_EQ(engine->stats().aggregator.armed, 0u);
+  inject(0, data_frame(kParent, kParent, 41, {kSelf, 20, 21, 22, 23}, 64));
+  poll(0);
+  EXPECT_EQ(engine->stats().aggregator.armed, 1u); // a first transmission arms
 }
 
 TEST_F(Engine, HeartbeatsOnIdlePortsAndDownAfterThreeMissed) {

@@ -194,6 +194,24 @@ TEST_F(DpdkBackend, TreeOfDataPathsDeliversEveryMessageOnce) {
   }
 }
 
+// A message far longer than the transport's window (2,905 packets of MTU 1500 against 256)
+// through relays: the window moves only on aggregated ACKs, and the sender's targeted
+// retransmissions (to a lagging receiver, straight from the sender's data path) must not arm the
+// aggregators with children that answer elsewhere (docs/protocol.md: retransmissions arm nothing).
+TEST_F(DpdkBackend, MessageLongerThanTheWindowThroughRelaysCompletes) {
+  const uint64_t kBytes = 4 << 20;
+  start(5, "fanout: 2, mtu: 1500", kBytes, 2);
+  std::vector<uint8_t> m = message(kBytes, 0, 1);
+  ASSERT_EQ(nodes_[0]->dev().post_send({1, 2, 3, 4}, m.data(), m.size(), 1), Status::kOk);
+  ASSERT_TRUE(nodes_[0]->wait_sends(1, 20s)) << stats_line(nodes_[0]->dev().stats());
+  EXPECT_EQ(nodes_[0]->sends()[0].status, Status::kOk);
+  for (int n = 1; n < 5; n++) {
+    ASSERT_TRUE(nodes_[(size_t)n]->wait_received(1, 10s)) << "node " << n;
+    EXPECT_EQ(nodes_[(size_t)n]->received()[0].sum, checksum(m.data(), m.size())) << "node " << n;
+  }
+  EXPECT_EQ(nodes_[0]->dev().stats().data_packets_sent, 2901u);
+}
+
 TEST_F(DpdkBackend, MissingPortIsNamed) {
   OpenResult r = Device::open("dpdk:/nonexistent.yaml?node=0&port=77");
   EXPECT_NE(r.status, Status::kOk);

@@ -331,11 +331,14 @@ struct Engine::Impl {
     proto::NodeId parent = ingress == kFromHost ? cfg.node : hdr.origin;
     uint32_t total = proto::packets_in_message(hdr, payload_len);
     uint32_t tnow = (uint32_t)now;
+    // A retransmission is replicated but arms nothing (docs/protocol.md): the tree its first
+    // transmission armed carries the acknowledgements, and a node without an entry passes them on.
+    const bool arms = (hdr.flags & proto::kFlagRetx) == 0;
 
     if (ncopies == 0) {
       // Leaf (or nothing routable): no payload sharing needed.
       if (local) {
-        arm(key, parent, cfg.node, cfg.node, cfg.node, total, tnow);
+        if (arms) arm(key, parent, cfg.node, cfg.node, cfg.node, total, tnow);
         stats.local_deliveries++;
         to_host(m); // Ownership: the received frame itself goes to the host queue, unchanged.
       } else {
@@ -371,7 +374,7 @@ struct Engine::Impl {
     // segment (chain()); the Engine's own reference is dropped at the end.
 
     if (host_hdr) {
-      arm(key, parent, cfg.node, cfg.node, cfg.node, total, tnow);
+      if (arms) arm(key, parent, cfg.node, cfg.node, cfg.node, total, tnow);
       stats.local_deliveries++;
       chain(host_hdr, payload, payload_len);
       to_host(host_hdr); // Ownership: header mbuf + one payload reference to the host queue.
@@ -381,7 +384,7 @@ struct Engine::Impl {
       const CopyPlan &c = copies[i];
       rte_mbuf *h = build_copy(hdr, c, payload_len);
       if (h == nullptr) continue; // counted by build_copy; nothing armed (as the NIC)
-      arm(key, parent, c.dest, c.first, c.last, total, tnow);
+      if (arms) arm(key, parent, c.dest, c.first, c.last, total, tnow);
       stats.copies++;
       chain(h, payload, payload_len);
       to_port(c.port, h); // Ownership: header mbuf + one payload reference to the TX batch.

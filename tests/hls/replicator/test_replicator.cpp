@@ -61,6 +61,7 @@ struct FrameSpec {
   uint8_t hops = proto::kDefaultHops;
   uint8_t type = proto::kTypeData;
   bool last_packet = true; // last-and-only packet; otherwise packet 2 of a 10-packet message
+  bool retx = false;       // DATA: a retransmission (kFlagRetx)
 };
 
 Bytes build(const FrameSpec &s) {
@@ -74,6 +75,7 @@ Bytes build(const FrameSpec &s) {
   if (s.type != proto::kTypeData) length = s.type == proto::kTypeProbe ? 0 : 5, seq = 4;
   proto::FanoutHeader h = proto::make_header(s.type, 3, 7, msg, seq, length);
   h.flags = s.type == proto::kTypeData && s.last_packet ? proto::kFlagLast : 0;
+  if (s.type == proto::kTypeData && s.retx) h.flags |= proto::kFlagRetx;
   h.hops_left = s.hops;
   auto set = std::make_unique<proto::ReceiverSet>();
   for (auto &r : s.ranges) EXPECT_TRUE(set->append_range(r.first, r.second));
@@ -173,7 +175,7 @@ struct Config {
   std::map<uint16_t, hw::NeighbourEntry> neighbours;
   std::unique_ptr<proto::PortTable> ports = std::make_unique<proto::PortTable>();
   uint32_t nports = 2;
-  uint64_t port_down = 0; // ports the link monitor marks down
+  uint64_t port_down = 0;            // ports the link monitor marks down
   std::map<uint8_t, uint16_t> peers; // port mode: the Fanout node behind a port
 };
 
@@ -246,6 +248,8 @@ class Golden {
     base.total_packets = proto::packets_in_message(h, pp.payload_len);
     base.last = false;
     size_t arm0 = e.arms.size();
+    // A retransmission is replicated and delivered like any DATA but arms nothing.
+    const bool arms = (h.flags & proto::kFlagRetx) == 0;
 
     // Subsets to send, with their port (tree: kPortNone = from the neighbour entry).
     std::vector<std::pair<const proto::LargeReceiverSet *, uint8_t>> subsets;
@@ -281,7 +285,7 @@ class Golden {
       e.counters[hw::kCntLocalDeliveries]++;
       ArmWord a = base;
       a.child.id = a.child.hull_first = a.child.hull_last = c_.self.id;
-      e.arms.push_back(a);
+      if (arms) e.arms.push_back(a);
     }
     uint32_t maxb = std::min(proto::kMaxSetBytes, proto::kMaxFrameBytes - proto::kFixedHeadersBytes - pp.payload_len);
     const uint8_t *payload = f.data() + pp.payload_offset;
@@ -336,7 +340,7 @@ class Golden {
         a.child.id = dest;
         a.child.hull_first = piece->first_id();
         a.child.hull_last = piece->last_id();
-        e.arms.push_back(a);
+        if (arms) e.arms.push_back(a);
       }
     }
     if (e.arms.size() > arm0) e.arms.back().last = true;
@@ -738,6 +742,32 @@ TEST(Replicator, CopiesForADownPortAreDroppedCountedAndNotArmed) {
   EXPECT_EQ(r.k->counter(hw::kCntPortDownCopies), 2u);
   EXPECT_EQ(r.k->counter(hw::kCntCopiesSent), 6u);
   for (const ArmWord &a : r.arms) EXPECT_NE(a.child.id % 2, 1) << "no arm word for a copy that was not sent";
+}
+
+TEST(Replicator, RetransmissionsAreReplicatedAndDeliveredButArmNothing) {
+  // A retransmission (kFlagRetx) goes where the first transmission went, and to this node's host,
+  // but writes no arm word: the aggregators armed by the first transmission carry its
+  // acknowledgements, and a retransmission sent straight to a lagging receiver must not add a
+  // child that answers elsewhere (the sender's window would wait on it forever).
+  Config c;
+  c.fanout = 2;
+  all_neighbours(c, 0, 199);
+  std::vector<Input> in;
+  FrameSpec first = ids_spec({10, 11, 12, 13, kSelf}, 300);
+  FrameSpec again = first;
+  again.retx = true;
+  in.push_back({build(first), 0});
+  in.push_back({build(again), 0});
+  KernelRun<2> r;
+  configure(*r.k, c);
+  r.inputs = in;
+  r.go();
+  Expected e = golden<2>(c, in);
+  expect_outputs(r, e);
+  EXPECT_EQ(r.k->counter(hw::kCntCopiesSent), 4u);      // 2 chunk heads, twice
+  EXPECT_EQ(r.k->counter(hw::kCntLocalDeliveries), 2u); // both delivered here
+  EXPECT_EQ(r.k->counter(hw::kCntArmWords), 3u);        // the first frame's: 2 heads + self
+  for (const ArmWord &a : r.arms) EXPECT_EQ(a.key.message_id, r.arms[0].key.message_id) << "the retransmission armed";
 }
 
 TEST(Replicator, SetThatFailsToDecodeIsDroppedWhole) {
