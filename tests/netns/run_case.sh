@@ -142,10 +142,10 @@ recv-killed)
 mixed5-dpdk)
   # A mixed cluster, F = 2: nodes 0 and 3 run the DPDK data path (libfanout's dpdk backend on
   # net_af_packet over their veths), nodes 1, 2 and 4 the udp backend on kernel sockets.
-  # Run 1: node 0 (dpdk) sends 1 MiB to 1-4: chunk heads 1 (udp relay to 2) and 3 (dpdk relay to 4).
+  # Run 1: node 0 (dpdk) sends 4 MiB to 1-4: chunk heads 1 (udp relay to 2) and 3 (dpdk relay to 4).
   # Run 2: node 1 (udp) sends 4 MiB to 0, 2, 3, 4: chunk heads 0 and 3, both dpdk relays.
   for run in 1 2; do
-    if [[ $run -eq 1 ]]; then from=0 to=1-4 list=1,2,3,4 bytes=1048576 size=1M; else from=1 to=0,2-4 list=0,2,3,4 bytes=4194304 size=4M; fi
+    if [[ $run -eq 1 ]]; then from=0 to=1-4 list=1,2,3,4 bytes=4194304 size=4M; else from=1 to=0,2-4 list=0,2,3,4 bytes=4194304 size=4M; fi
     cluster --nodes 5 --transport '{fanout: 2}' --dpdk-nodes 0,3 -- sh -c "case {node} in
         $from) exec '$fanout' send --uri '{uri}' --to $to --bytes $size --timeout 20 ;;
         *) exec '$fanout' recv --uri '{uri}' --timeout 20 ;;
