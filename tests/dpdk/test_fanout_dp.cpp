@@ -345,7 +345,8 @@ TEST(FanoutDpDaemon, PcapCopiesEqualTheHlsReplicatorModelAndMalformedAreCounted)
   bad_ip[proto::kIpTosOff] ^= 0x04; // IPv4 checksum no longer verifies
   Bytes bad_udp = good;
   bad_udp[bad_udp.size() - 1] ^= 0xFF; // payload under a UDP checksum
-  Bytes arp(60, 0);
+  Bytes arp(60, 0);                    // an ARP request: broadcast, so the MAC filter passes it to the host side
+  for (int i = 0; i < 6; i++) arp[(size_t)i] = 0xff;
   arp[12] = 0x08;
   arp[13] = 0x06;
   std::vector<Bytes> in;

@@ -283,15 +283,19 @@ int main(int argc, char **argv) {
     }
     if (n.id == opt.node) {
       ec.ipv4 = ip;
-      if (!n.mac.empty()) std::memcpy(ec.mac, nb.mac, 6);
+      std::memcpy(ec.mac, nb.mac, 6); // the MAC the others address this node by
     } else {
       ec.neighbours[n.id] = nb;
     }
   }
-  if (self->mac.empty()) {
-    rte_ether_addr mac{};
-    rte_eth_macaddr_get(ports[0], &mac);
-    std::memcpy(ec.mac, mac.addr_bytes, 6);
+  // The ports take this node's MAC when they can; frames for other MACs are dropped by the
+  // engines either way (a promiscuous port, or af_packet on a bridge, sees other hosts' frames).
+  ec.mac_filter = true;
+  for (uint16_t p : ports) {
+    rte_ether_addr have{}, want{};
+    std::memcpy(want.addr_bytes, ec.mac, 6);
+    rte_eth_macaddr_get(p, &have);
+    if (std::memcmp(have.addr_bytes, want.addr_bytes, 6) != 0) (void)rte_eth_dev_default_mac_addr_set(p, &want);
   }
 
   // Lcores: the main one first, then the workers. One engine, RX queue and TX queue each.
