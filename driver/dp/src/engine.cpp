@@ -477,31 +477,34 @@ struct Engine::Impl {
     proto::FanoutHeader h = in;
     h.hops_left = (uint8_t)(in.hops_left - 1);
     h.origin = cfg.node;
-    uint32_t len = 0;
-    int err = ok ? proto::build_frame(net, h, piece, static_cast<const uint8_t *>(nullptr), 0,
-                                      proto::default_build_options(), build, kBuildBytes, &len)
-                 : (int)proto::kSetTooLarge;
-    uint32_t set_out = len - proto::kFixedHeadersBytes;
-    if (err != proto::kOk || set_out + payload_len > proto::kMaxFrameBytes - proto::kFixedHeadersBytes) {
+    if (!ok) {
       stats.plan_overflow++; // unreachable with pieces from partition_for_packets
       return nullptr;
     }
-    uint32_t udp_len = proto::kUdpHeaderBytes + proto::kFanoutHeaderBytes + set_out + payload_len;
-    proto::store_be16(build + proto::kIpTotalLenOff, (uint16_t)(proto::kIpv4HeaderBytes + udp_len));
-    proto::store_be16(build + proto::kUdpLenOff, (uint16_t)udp_len);
-    proto::store_be16(build + proto::kIpChecksumOff, 0);
-    proto::store_be16(build + proto::kIpChecksumOff, proto::ipv4_checksum(build + proto::kIpv4Offset));
     rte_mbuf *m = rte_pktmbuf_alloc(cfg.header_pool);
     if (m == nullptr) {
       stats.mbuf_exhausted++;
       return nullptr;
     }
-    if (rte_pktmbuf_tailroom(m) < len) {
-      stats.header_room++;
+    // Written in place: the Fanout header and the piece's set, then the outer headers with the
+    // lengths of the whole copy (payload included) and their checksum, once.
+    uint8_t *out = rte_pktmbuf_mtod(m, uint8_t *);
+    uint32_t room = rte_pktmbuf_tailroom(m), hl = 0;
+    int err = room < proto::kFanoutOffset
+                  ? (int)proto::kFrameTooLong
+                  : proto::build_packet_header(h, piece, payload_len, proto::default_build_options(),
+                                               out + proto::kFanoutOffset, room - proto::kFanoutOffset, &hl);
+    if (err != proto::kOk ||
+        hl - proto::kFanoutHeaderBytes + payload_len > proto::kMaxFrameBytes - proto::kFixedHeadersBytes) {
+      if (err == proto::kFrameTooLong && room < proto::kFixedHeadersBytes + proto::kMaxSetBytes)
+        stats.header_room++;
+      else
+        stats.plan_overflow++; // unreachable with pieces from partition_for_packets
       rte_pktmbuf_free(m);
       return nullptr;
     }
-    std::memcpy(rte_pktmbuf_append(m, (uint16_t)len), build, len);
+    proto::write_net_headers(net, hl + payload_len, out);
+    rte_pktmbuf_append(m, (uint16_t)(proto::kFanoutOffset + hl));
     return m; // Ownership: a new one-segment mbuf, the caller's.
   }
 

@@ -180,10 +180,14 @@ inline void write_net_headers(const NetHeaders &net, uint32_t fanout_len, uint8_
   store_be16(ip + 6, kIpv4FlagDontFragment);
   ip[8] = net.ip_ttl;
   ip[9] = kIpProtoUdp;
-  store_be16(ip + 10, 0);
   store_be32(ip + 12, net.ip_src);
   store_be32(ip + 16, net.ip_dst);
-  store_be16(ip + 10, ipv4_checksum(ip));
+  // The header checksum from the field values (what ipv4_checksum() would read back from the
+  // bytes just written: the same one's-complement sum, without re-reading them).
+  uint32_t sum = 0x4500u + net.ip_tos + (kIpv4HeaderBytes + udp_len) + net.ip_id + kIpv4FlagDontFragment +
+                 ((uint32_t)net.ip_ttl << 8 | kIpProtoUdp) + (net.ip_src >> 16) + (net.ip_src & 0xFFFFu) +
+                 (net.ip_dst >> 16) + (net.ip_dst & 0xFFFFu);
+  store_be16(ip + 10, (uint16_t)~ones_fold(sum));
   uint8_t *udp = out + kUdpOffset;
   store_be16(udp + 0, net.udp_src_port);
   store_be16(udp + 2, net.udp_dst_port);
@@ -199,8 +203,8 @@ int build_frame(const NetHeaders &net, FanoutHeader h, const BasicReceiverSet<M>
                 uint32_t payload_len, const BuildOptions &opt, uint8_t *out, uint32_t cap, uint32_t *frame_len) {
   *frame_len = 0;
   SetEncoding enc = opt.encoding;
-  if (enc == kSetNone && !set.empty()) enc = choose_encoding(set);
-  SetCost cost = set_cost(set);
+  SetCost cost = set_cost(set); // once: it walks the set
+  if (enc == kSetNone && !set.empty()) enc = cost.best_encoding();
   uint32_t set_bytes = enc == kSetNone ? 0 : cost.bytes(enc);
   if (set_bytes > kMaxSetBytes) return kSetTooLarge;
   uint32_t len = kFixedHeadersBytes + set_bytes + payload_len;
@@ -415,8 +419,9 @@ int build_packet_header(FanoutHeader h, const BasicReceiverSet<M> &set, uint32_t
                         uint8_t *out, uint32_t cap, uint32_t *header_len) {
   *header_len = 0;
   SetEncoding enc = opt.encoding;
-  if (enc == kSetNone && !set.empty()) enc = choose_encoding(set);
-  uint32_t set_bytes = enc == kSetNone ? 0 : set_cost(set).bytes(enc);
+  SetCost cost = set_cost(set); // once: it walks the set
+  if (enc == kSetNone && !set.empty()) enc = cost.best_encoding();
+  uint32_t set_bytes = enc == kSetNone ? 0 : cost.bytes(enc);
   if (set_bytes > kMaxSetBytes) return kSetTooLarge;
   uint32_t len = kFanoutHeaderBytes + set_bytes;
   if (payload_len > kMaxPacketBytes || len + payload_len > kMaxPacketBytes || len > cap) return kFrameTooLong;
