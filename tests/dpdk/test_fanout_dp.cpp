@@ -394,6 +394,222 @@ TEST(FanoutDpDaemon, PcapCopiesEqualTheHlsReplicatorModelAndMalformedAreCounted)
   EXPECT_EQ(stat_of(r.out, "payload_copies"), 0);
 }
 
+// ---- net_pcap golden, port mode ----------------------------------------------------------------
+//
+// Four net_pcap ports: DATA frames come in on port 0 (rx_pcap), each port writes its own tx_pcap.
+// Port table (the shape of a software top-of-rack): 0-9 behind port 0 (the ingress: looped),
+// 11-39 behind port 1 (a Fanout switch, node 90, is its peer), 40-59 behind port 2 (peer 91),
+// 60 alone behind port 3 (its default peer), this node's own id 10 local, 61-99 unroutable.
+
+constexpr uint32_t kPortCount = 4;
+const uint16_t kPortPeer[kPortCount] = {0, 90, 91, 60}; // port 0: no peer (several ids, no --peer)
+
+uint8_t route_of(uint16_t id) {
+  if (id == kSelf) return proto::kPortLocal;
+  if (id < 10) return 0;
+  if (id < 40) return 1;
+  if (id < 60) return 2;
+  if (id == 60) return 3;
+  return proto::kPortNone;
+}
+
+std::unique_ptr<proto::PortTable> port_table() {
+  auto t = std::make_unique<proto::PortTable>();
+  for (uint32_t id = 0; id < kNodes; id++)
+    if (route_of((uint16_t)id) != proto::kPortNone) t->set((uint16_t)id, route_of((uint16_t)id));
+  return t;
+}
+
+// The HLS replicator C model in port mode with the same table and peers: its frames per port.
+std::vector<std::vector<Bytes>> hls_port_copies(const std::vector<Bytes> &inputs, uint64_t *unroutable_ids,
+                                                uint64_t *looped_ids) {
+  auto k = std::make_unique<hw::Replicator<kPortCount>>();
+  hw::NodeAddress self;
+  self.id = kSelf;
+  proto::cluster_mac(kSelf, self.mac);
+  self.ipv4 = proto::cluster_ipv4(kSelf);
+  k->set_self(self);
+  k->set_mode(hw::kReplModePort);
+  k->set_udp_port(proto::kDefaultUdpPort);
+  for (uint16_t n = 0; n < kNodes; n++) {
+    uint8_t p = route_of(n);
+    for (uint32_t q = 1; q < kPortCount; q++)
+      if (kPortPeer[q] == n) p = (uint8_t)q;
+    if (route_of(n) != proto::kPortNone) k->set_port(n, route_of(n));
+    if (n == kSelf || p >= kPortCount) continue;
+    hw::NeighbourEntry e;
+    proto::cluster_mac(n, e.mac);
+    e.ipv4 = proto::cluster_ipv4(n);
+    e.port = p;
+    e.valid = true;
+    k->set_neighbour(n, e);
+  }
+  for (uint32_t q = 1; q < kPortCount; q++) k->set_port_peer((uint8_t)q, kPortPeer[q]);
+  hls::stream<hw::ParsedMeta> in_meta, fb_meta;
+  hls::stream<hw::axis_word> in_frame, out_host, out_fb;
+  hls::stream<hw::axis_word> out_port[kPortCount];
+  hls::stream<hw::ArmWord> out_arm;
+  std::vector<std::vector<Bytes>> out(kPortCount);
+  std::vector<std::vector<proto::Beat>> cur(kPortCount);
+  for (const Bytes &f : inputs) {
+    std::vector<proto::Beat> beats(proto::beats_for((uint32_t)f.size()));
+    proto::frame_to_beats(f.data(), (uint32_t)f.size(), beats.data(), (uint32_t)beats.size());
+    hw::ParsedMeta m = hw::ParsedMeta();
+    proto::ReceiverSet scratch;
+    proto::ParsedPacket pp;
+    EXPECT_EQ(proto::parse_frame(f.data(), (uint32_t)f.size(), proto::default_parse_config(), pp, &scratch),
+              proto::kOk);
+    m.hdr = pp.hdr;
+    m.payload_len = pp.payload_len;
+    m.frame_len = (uint32_t)f.size();
+    m.ingress_port = 0;
+    m.ip_src = pp.ip_src;
+    m.ip_dst = pp.ip_dst;
+    m.udp_src_port = pp.udp_src_port;
+    size_t b = 0;
+    for (uint32_t clk = 0; clk < 100000; clk++) {
+      if (b < beats.size() && !in_frame.full() && (b > 0 || !in_meta.full())) {
+        if (b == 0) in_meta.write(m);
+        in_frame.write(hw::from_beat(beats[b], 0, 0));
+        b++;
+      }
+      k->step(in_meta, in_frame, out_port, out_host, out_arm, fb_meta, out_fb);
+      bool empty = true;
+      for (uint32_t p = 0; p < kPortCount; p++) {
+        while (!out_port[p].empty()) {
+          cur[p].push_back(hw::to_beat(out_port[p].read()));
+          if (cur[p].back().last) {
+            Bytes bytes(proto::kMaxFrameBytes);
+            uint32_t n =
+                proto::beats_to_frame(cur[p].data(), (uint32_t)cur[p].size(), bytes.data(), (uint32_t)bytes.size());
+            bytes.resize(n);
+            out[p].push_back(bytes);
+            cur[p].clear();
+          }
+        }
+        empty = empty && out_port[p].empty();
+      }
+      while (!out_host.empty()) out_host.read();
+      while (!out_arm.empty()) out_arm.read();
+      if (b == beats.size() && k->idle() && empty) break;
+    }
+  }
+  *unroutable_ids = k->counter(hw::kCntUnroutableIds);
+  *looped_ids = k->counter(hw::kCntLoopedIds);
+  return out;
+}
+
+TEST(FanoutDpDaemon, PortModeSplitsPerPortToThePeersAsTheHlsReplicatorModel) {
+  Dir d;
+  std::string cluster = write_cluster(d);
+  std::mt19937 rng(23);
+  std::vector<std::vector<uint16_t>> sets = {
+      {kSelf},                                   // local delivery only
+      {70, 80, 99},                              // unroutable only: no copy
+      {2, 3, 4},                                 // looped only (behind the ingress port)
+      {11, 45, 60},                              // one id per port
+      {0, 5, kSelf, 12, 13, 14, 41, 42, 60, 75}, // every kind
+  };
+  for (uint32_t i = 0; i < 14; i++) {
+    std::vector<uint16_t> ids;
+    uint16_t id = (uint16_t)(rng() % 12);
+    for (uint32_t j = 0; j < 1 + rng() % 60 && id < kNodes; j++) {
+      ids.push_back(id);
+      id = (uint16_t)(id + 1 + (rng() % 3 == 0 ? rng() % 4 : 0));
+    }
+    sets.push_back(ids);
+  }
+  std::vector<Bytes> in;
+  for (size_t i = 0; i < sets.size(); i++)
+    in.push_back(data_frame(4000 + (uint32_t)i, sets[i], i == 7 ? 8000 : 1 + rng() % 1400, i % 2 == 0));
+  write_pcap(d / "in.pcap", in);
+
+  std::vector<std::string> args = eal("fdp_port_" + std::to_string(getpid()));
+  for (uint32_t p = 0; p < kPortCount; p++) {
+    std::string rx = p == 0 ? d / "in.pcap" : d / ("empty" + std::to_string(p) + ".pcap");
+    if (p != 0) write_pcap(rx, {});
+    args.push_back("--vdev");
+    args.push_back("net_pcap" + std::to_string(p) + ",rx_pcap=" + rx +
+                   ",tx_pcap=" + (d / ("out" + std::to_string(p) + ".pcap")));
+  }
+  for (const char *a : {"--", "--node", "10", "--mode", "port", "--ports", "0,1,2,3", "--route",
+                        "0-9=0,10-39=1,40-59=2,60=3", "--peer", "1=90", "--peer", "2=91", "--cluster"})
+    args.push_back(a);
+  args.push_back(cluster);
+  for (const char *a : {"--duration-s", "1.5", "--silent-timeout-us", "60000000"}) args.push_back(a);
+  Result r = run(d, args);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("port mode"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("peers 1=90,2=91,3=60"), std::string::npos) << r.out;
+
+  // Independently with proto/: port_split (ingress 0), pieces, each addressed to the port's peer.
+  auto table = port_table();
+  std::vector<std::vector<Bytes>> indep(kPortCount);
+  std::vector<std::vector<proto::ReceiverSet>> subsets(kPortCount); // per port, per copy
+  uint64_t unroutable = 0, looped = 0, local = 0;
+  for (const Bytes &f : in) {
+    proto::ParsedPacket pp;
+    proto::ReceiverSet set;
+    ASSERT_EQ(proto::parse_frame(f.data(), (uint32_t)f.size(), proto::default_parse_config(), pp, &set), proto::kOk);
+    std::unique_ptr<proto::LargeReceiverSet[]> per_port(new proto::LargeReceiverSet[proto::kMaxPorts]); // large: heap
+    proto::PortSplitResult sr = proto::port_split(set, *table, kPortCount, 0, per_port.get());
+    unroutable += sr.unroutable;
+    looped += sr.looped;
+    local += sr.deliver_local;
+    uint32_t max_set =
+        std::min(proto::kMaxSetBytes, proto::kMaxFrameBytes - proto::kFixedHeadersBytes - pp.payload_len);
+    for (uint32_t p = 1; p < kPortCount; p++) {
+      if (per_port[p].empty()) continue;
+      proto::IdRange pieces[64];
+      uint32_t n = proto::partition_for_packets(per_port[p], max_set, pieces, 64);
+      ASSERT_LE(n, 64u);
+      for (uint32_t i = 0; i < n; i++) {
+        proto::ReceiverSet piece;
+        ASSERT_TRUE(proto::intersect_range(per_port[p], pieces[i].first, pieces[i].last, piece));
+        indep[p].push_back(copy_frame(f, kPortPeer[p], piece));
+        subsets[p].push_back(piece);
+      }
+    }
+  }
+  uint64_t model_unroutable = 0, model_looped = 0;
+  std::vector<std::vector<Bytes>> model = hls_port_copies(in, &model_unroutable, &model_looped);
+  EXPECT_EQ(model_unroutable, unroutable);
+  EXPECT_EQ(model_looped, looped);
+  size_t copies = 0;
+  for (uint32_t p = 0; p < kPortCount; p++) {
+    SCOPED_TRACE("port " + std::to_string(p));
+    std::vector<Bytes> got = read_pcap(d / ("out" + std::to_string(p) + ".pcap"));
+    ASSERT_EQ(model[p].size(), indep[p].size());
+    for (size_t i = 0; i < model[p].size(); i++) EXPECT_EQ(model[p][i], indep[p][i]) << "copy " << i;
+    ASSERT_EQ(got.size(), model[p].size()) << r.out;
+    for (size_t i = 0; i < got.size(); i++) {
+      EXPECT_EQ(got[i], model[p][i]) << "copy " << i;
+      // Addressed to the port's peer, carrying exactly (a piece of) that port's subset.
+      proto::ParsedPacket pp;
+      proto::ReceiverSet s;
+      ASSERT_EQ(proto::parse_frame(got[i].data(), (uint32_t)got[i].size(), proto::default_parse_config(), pp, &s),
+                proto::kOk);
+      EXPECT_EQ(pp.ip_dst, proto::cluster_ipv4(kPortPeer[p])) << "copy " << i;
+      EXPECT_TRUE(s == subsets[p][i]) << "copy " << i;
+    }
+    copies += got.size();
+  }
+  EXPECT_TRUE(model[0].empty()); // nothing goes back out of the ingress port
+  for (uint32_t p = 1; p < kPortCount; p++) EXPECT_FALSE(model[p].empty()) << "port " << p;
+  EXPECT_EQ(stat_of(r.out, "data_in"), (long long)in.size()) << r.out;
+  EXPECT_EQ(stat_of(r.out, "copies"), (long long)copies);
+  EXPECT_EQ(stat_of(r.out, "unroutable_ids"), (long long)unroutable);
+  EXPECT_EQ(stat_of(r.out, "looped_ids"), (long long)looped);
+  EXPECT_GE(unroutable, 3u);
+  EXPECT_GE(looped, 3u);
+  EXPECT_EQ(stat_of(r.out, "unroutable_copies"), 0);
+  EXPECT_EQ(stat_of(r.out, "local_deliveries"), (long long)local);
+  EXPECT_EQ(stat_of(r.out, "host_frames_freed"), (long long)local);
+  EXPECT_EQ(stat_of(r.out, "malformed"), 0);
+  EXPECT_EQ(stat_of(r.out, "mbuf_exhausted"), 0);
+  EXPECT_EQ(stat_of(r.out, "payload_copies"), 0);
+}
+
 // ---- Telemetry ---------------------------------------------------------------------------------
 
 std::string query(int fd, const std::string &cmd) {
@@ -474,6 +690,13 @@ TEST(FanoutDpDaemon, BadOptionsExit2NamingTheFlag) {
   struct Case {
     std::vector<std::string> opts;
     std::string flag;
+    int ports = 1; // net_null vdevs
+  };
+  const std::vector<std::string> pm = {"--node", "10", "--cluster", cluster, "--mode", "port"};
+  auto port_mode = [&](std::vector<std::string> more) {
+    std::vector<std::string> o = pm;
+    o.insert(o.end(), more.begin(), more.end());
+    return o;
   };
   std::vector<Case> cases = {
       {{"--cluster", cluster}, "--node"},
@@ -482,7 +705,7 @@ TEST(FanoutDpDaemon, BadOptionsExit2NamingTheFlag) {
       {{"--node", "70000", "--cluster", cluster}, "--node"},
       {{"--node", "500", "--cluster", cluster}, "--node"}, // not in the cluster file
       {{"--node", "10", "--cluster", cluster, "--mode", "star"}, "--mode"},
-      {{"--node", "10", "--cluster", cluster, "--mode", "port"}, "--mode"},
+      {{"--node", "10", "--cluster", cluster, "--mode", "port"}, "--route"}, // port mode needs the table
       {{"--node", "10", "--cluster", cluster, "--fanout", "1"}, "--fanout"},
       {{"--node", "10", "--cluster", cluster, "--fanout", "65"}, "--fanout"},
       {{"--node", "10", "--cluster", cluster, "--ports", "0,a"}, "--ports"},
@@ -497,12 +720,30 @@ TEST(FanoutDpDaemon, BadOptionsExit2NamingTheFlag) {
       {{"--node", "10", "--cluster", cluster, "--duration-s", "-1"}, "--duration-s"},
       {{"--node", "10", "--cluster", cluster, "--duration-s"}, "--duration-s"},
       {{"--node", "10", "--cluster", cluster, "--bogus", "1"}, "--bogus"},
+      {{"--node", "10", "--cluster", cluster, "--route", "5-15=0"}, "--route"}, // tree: a range over self
+      {{"--node", "10", "--cluster", cluster, "--peer", "0=20"}, "--peer"},     // port mode only
+      // Port mode.
+      {port_mode({"--route", "20-29"}), "--route"},
+      {port_mode({"--route", "29-20=0"}), "--route"},                    // backwards
+      {port_mode({"--route", "20-29=0,25-35=0"}), "--route"},            // overlapping ranges
+      {port_mode({"--route", "20-29=0", "--route", "29=0"}), "--route"}, // overlap across flags
+      {port_mode({"--route", "20-29=1"}), "--route"},                    // port 1 not in --ports
+      {port_mode({"--route", "90-120=0"}), "--route"},                   // 100.. not in the cluster file
+      {port_mode({"--route", "20-29=0", "--fanout", "4"}), "--fanout"},
+      {port_mode({"--route", "20-29=0", "--peer", "0"}), "--peer"},
+      {port_mode({"--route", "20-29=0", "--peer", "0=30,0=31"}), "--peer"},       // two peers for port 0
+      {port_mode({"--route", "20-29=0", "--peer", "0=777"}), "--peer"},           // not in the cluster file
+      {port_mode({"--route", "20-29=0", "--peer", "0=10"}), "--peer"},            // this node
+      {port_mode({"--route", "20-29=0", "--peer", "1=30"}), "--peer"},            // port 1 not in --ports
+      {port_mode({"--route", "20-29=0,30-39=1", "--peer", "1=25"}), "--peer", 2}, // 25 is behind port 0
   };
   int i = 0;
   for (const Case &c : cases) {
     std::vector<std::string> args = eal("fdp_bad_" + std::to_string(getpid()) + "_" + std::to_string(i++));
-    args.push_back("--vdev");
-    args.push_back("net_null0");
+    for (int p = 0; p < c.ports; p++) {
+      args.push_back("--vdev");
+      args.push_back("net_null" + std::to_string(p));
+    }
     args.push_back("--");
     for (const std::string &o : c.opts) args.push_back(o);
     Result r = run(d, args);

@@ -1,6 +1,6 @@
 // fanout-dp: a Fanout node in software on DPDK (docs/fanout-dp.md, "fanout-dp daemon").
 //
-//   fanout-dp [EAL args] -- --node N --cluster FILE [--mode tree] [--fanout F] [--ports 0,1] ...
+//   fanout-dp [EAL args] -- --node N --cluster FILE [--mode tree|port] [--fanout F] [--ports 0,1] ...
 //
 // One fanout::dp::Engine per lcore (main lcore included): engine i polls RX queue i of every port
 // and transmits on TX queue i. The main lcore also does the housekeeping (link status, duration,
@@ -26,6 +26,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -193,12 +194,27 @@ int main(int argc, char **argv) {
   if (!fanout::driver::load_cluster_file(opt.cluster, &cluster, &error)) return fail(2, "fanout-dp: " + error);
   const fanout::driver::NodeAddress *self = cluster.find(opt.node);
   if (!self) return fail(2, bad("--node", "not in the cluster file " + opt.cluster, std::to_string(opt.node)));
-  for (const auto &r : opt.route) {
-    if (r.first == opt.node)
-      return fail(2, bad("--route", "node " + std::to_string(r.first) + " is this node", std::to_string(r.first)));
-    if (!cluster.find(r.first))
-      return fail(2, bad("--route", "node " + std::to_string(r.first) + " is not in the cluster file",
-                         std::to_string(r.first) + "=" + std::to_string(r.second)));
+  for (const fanout_dp::RouteRange &r : opt.routes) {
+    // Port mode: this node's own id inside a route is delivered locally (kRouteLocal), as a NIC's.
+    if (!opt.port_mode && r.lo <= opt.node && opt.node <= r.hi)
+      return fail(2, bad("--route", "node " + std::to_string(opt.node) + " is this node", r.text));
+    for (uint32_t id = r.lo; id <= r.hi; id++)
+      if (!cluster.find((uint16_t)id))
+        return fail(
+            2, bad("--route", "node " + std::to_string(id) + " is not in the cluster file " + opt.cluster, r.text));
+  }
+  for (const auto &p : opt.peers) {
+    std::string text = std::to_string(p.first) + "=" + std::to_string(p.second);
+    if (p.second == opt.node) return fail(2, bad("--peer", "node " + std::to_string(p.second) + " is this node", text));
+    if (!cluster.find(p.second))
+      return fail(
+          2, bad("--peer", "node " + std::to_string(p.second) + " is not in the cluster file " + opt.cluster, text));
+    auto r = opt.route.find(p.second);
+    if (r != opt.route.end() && r->second != p.first)
+      return fail(2, bad("--peer",
+                         "node " + std::to_string(p.second) + " is routed through port " + std::to_string(r->second) +
+                             " (--route), not port " + std::to_string(p.first),
+                         text));
   }
 
   // Signals first: a SIGTERM during start-up stops the daemon cleanly as soon as it runs.
@@ -236,19 +252,38 @@ int main(int argc, char **argv) {
       if (q == p) return true;
     return false;
   };
-  for (const auto &r : opt.route)
-    if (!port_listed(r.second)) {
+  for (const fanout_dp::RouteRange &r : opt.routes)
+    if (!port_listed(r.port)) {
       rte_eal_cleanup();
-      return fail(2, bad("--route", "port " + std::to_string(r.second) + " is not one of --ports",
-                         std::to_string(r.first) + "=" + std::to_string(r.second)));
+      return fail(2, bad("--route", "port " + std::to_string(r.port) + " is not one of --ports", r.text));
+    }
+  for (const auto &p : opt.peers)
+    if (!port_listed(p.first)) {
+      rte_eal_cleanup();
+      return fail(2, bad("--peer", "port " + std::to_string(p.first) + " is not one of --ports",
+                         std::to_string(p.first) + "=" + std::to_string(p.second)));
     }
 
   // The engine configuration, by the dpdk backend's rules: every node on one UDP port, MACs from
   // the file or the cluster address plan; this node's MAC from the file, else port 0's.
   dp::EngineConfig ec;
   ec.node = opt.node;
-  ec.mode = dp::EngineConfig::kTree;
+  ec.mode = opt.port_mode ? dp::EngineConfig::kPort : dp::EngineConfig::kTree;
   ec.fanout = opt.fanout ? opt.fanout : cluster.transport.fanout;
+  if (opt.port_mode) {
+    // The port table: every routed id through its port, this node's own id local. Ids without a
+    // route are unroutable (counted). Peers: --peer, else a port's only routed id.
+    std::map<uint16_t, std::vector<uint16_t>> behind; // port -> routed ids (not this node)
+    for (const auto &r : opt.route) {
+      if (r.first == opt.node) continue;
+      ec.port_routes[r.first] = r.second;
+      behind[r.second].push_back(r.first);
+    }
+    ec.port_routes[opt.node] = dp::EngineConfig::kRouteLocal;
+    ec.port_peers = opt.peers;
+    for (const auto &b : behind)
+      if (b.second.size() == 1 && !ec.port_peers.count(b.first)) ec.port_peers[b.first] = b.second[0];
+  }
   ec.ports = ports;
   ec.heartbeat_us = opt.heartbeat_us;
   ec.silent_timeout_us = opt.has_silent_timeout ? opt.silent_timeout_us : cluster.transport.silent_timeout_us;
@@ -273,6 +308,17 @@ int main(int argc, char **argv) {
     dp::Neighbour nb{};
     auto r = opt.route.find(n.id);
     nb.port = r != opt.route.end() ? r->second : ports[0];
+    bool neighbour = true;
+    if (opt.port_mode) {
+      // Port mode: addresses for every routed id (copies to a port without a peer go to the
+      // subset's first id) and every peer (copies, and feedback upstream when it is the parent).
+      neighbour = r != opt.route.end();
+      for (const auto &p : ec.port_peers)
+        if (p.second == n.id) {
+          nb.port = p.first;
+          neighbour = true;
+        }
+    }
     nb.ipv4 = ip;
     if (n.mac.empty())
       proto::cluster_mac(n.id, nb.mac);
@@ -284,7 +330,7 @@ int main(int argc, char **argv) {
     if (n.id == opt.node) {
       ec.ipv4 = ip;
       std::memcpy(ec.mac, nb.mac, 6); // the MAC the others address this node by
-    } else {
+    } else if (neighbour) {
       ec.neighbours[n.id] = nb;
     }
   }
@@ -383,8 +429,16 @@ int main(int argc, char **argv) {
 
   std::string plist;
   for (uint16_t p : ports) plist += (plist.empty() ? "" : ",") + std::to_string(p);
-  std::printf("fanout-dp: node %u, tree mode F=%u, ports %s, %u lcore(s), %zu neighbours, UDP port %u\n",
-              (unsigned)opt.node, ec.fanout, plist.c_str(), (unsigned)nq, ec.neighbours.size(), (unsigned)ec.udp_port);
+  std::string mode = "tree mode F=" + std::to_string(ec.fanout);
+  if (opt.port_mode) {
+    std::string peers;
+    for (const auto &p : ec.port_peers)
+      peers += (peers.empty() ? "" : ",") + std::to_string(p.first) + "=" + std::to_string(p.second);
+    mode = "port mode (" + std::to_string(ec.port_routes.size()) + " ids in the port table, peers " +
+           (peers.empty() ? std::string("none") : peers) + ")";
+  }
+  std::printf("fanout-dp: node %u, %s, ports %s, %u lcore(s), %zu neighbours, UDP port %u\n", (unsigned)opt.node,
+              mode.c_str(), plist.c_str(), (unsigned)nq, ec.neighbours.size(), (unsigned)ec.udp_port);
   std::fflush(stdout);
 
   for (size_t i = 1; i < workers.size(); i++) rte_eal_remote_launch(run_worker, workers[i].get(), workers[i]->lcore);

@@ -47,13 +47,17 @@ std::vector<std::string> split(const std::string &s, char sep) {
 } // namespace
 
 const char *usage() {
-  return "usage: fanout-dp [EAL args] -- --node N --cluster FILE [--mode tree] [--fanout F] [--ports 0,1]\n"
-         "                 [--route ID=PORT,...] [--heartbeat-us N] [--silent-timeout-us N]\n"
-         "                 [--stats-interval-s S] [--duration-s S]\n";
+  return "usage: fanout-dp [EAL args] -- --node N --cluster FILE [--mode tree|port] [--fanout F] [--ports 0,1]\n"
+         "                 [--route ID[-ID]=PORT,...] [--peer PORT=ID,...] [--heartbeat-us N]\n"
+         "                 [--silent-timeout-us N] [--stats-interval-s S] [--duration-s S]\n"
+         "       tree mode: --route ID=PORT: next hop ID through PORT (others: the first port)\n"
+         "       port mode: --route (required): every node id behind each port; --peer: the Fanout node\n"
+         "                  at the other end of a port (default: the port's only routed id)\n";
 }
 
 bool parse_options(const std::vector<std::string> &args, Options *o, std::string *error) {
   *o = Options();
+  std::string peer_value, fanout_value; // as given, for the mode checks at the end
   for (size_t i = 0; i < args.size(); i++) {
     std::string flag = args[i], value;
     bool inline_value = false;
@@ -69,6 +73,7 @@ bool parse_options(const std::vector<std::string> &args, Options *o, std::string
                                   "--fanout",
                                   "--ports",
                                   "--route",
+                                  "--peer",
                                   "--heartbeat-us",
                                   "--silent-timeout-us",
                                   "--stats-interval-s",
@@ -104,8 +109,7 @@ bool parse_options(const std::vector<std::string> &args, Options *o, std::string
       if (value == "tree") {
         o->port_mode = false;
       } else if (value == "port") {
-        *error = fail(flag, "port mode is not supported by the daemon yet (use tree)", value);
-        return false;
+        o->port_mode = true;
       } else {
         *error = fail(flag, "tree or port", value);
         return false;
@@ -116,6 +120,7 @@ bool parse_options(const std::vector<std::string> &args, Options *o, std::string
         return false;
       }
       o->fanout = (uint32_t)v;
+      fanout_value = value;
     } else if (flag == "--ports") {
       o->ports.clear();
       for (const std::string &p : split(value, ',')) {
@@ -137,12 +142,47 @@ bool parse_options(const std::vector<std::string> &args, Options *o, std::string
     } else if (flag == "--route") {
       for (const std::string &r : split(value, ',')) {
         size_t e = r.find('=');
-        uint64_t id = 0, port = 0;
-        if (e == std::string::npos || !to_u64(r.substr(0, e), 65535, &id) || !to_u64(r.substr(e + 1), 65535, &port)) {
-          *error = fail(flag, "a comma-separated list of ID=PORT (node id = DPDK port id)", value);
+        uint64_t lo = 0, hi = 0, port = 0;
+        std::string ids = e == std::string::npos ? r : r.substr(0, e);
+        size_t dash = ids.find('-');
+        bool ok_ids = dash == std::string::npos
+                          ? to_u64(ids, 65535, &lo) && to_u64(ids, 65535, &hi)
+                          : to_u64(ids.substr(0, dash), 65535, &lo) && to_u64(ids.substr(dash + 1), 65535, &hi);
+        if (e == std::string::npos || !ok_ids || !to_u64(r.substr(e + 1), 65535, &port)) {
+          *error = fail(flag, "a comma-separated list of ID=PORT or FIRST-LAST=PORT (node ids = DPDK port id)", value);
           return false;
         }
-        o->route[(uint16_t)id] = (uint16_t)port;
+        if (lo > hi) {
+          *error = fail(flag, "range '" + ids + "' runs backwards (FIRST-LAST with FIRST <= LAST)", value);
+          return false;
+        }
+        for (const RouteRange &q : o->routes)
+          if (lo <= q.hi && q.lo <= hi) {
+            *error = fail(flag, "'" + r + "' overlaps '" + q.text + "' (each node id is routed once)", value);
+            return false;
+          }
+        RouteRange rr;
+        rr.lo = (uint16_t)lo;
+        rr.hi = (uint16_t)hi;
+        rr.port = (uint16_t)port;
+        rr.text = r;
+        o->routes.push_back(rr);
+        for (uint64_t id = lo; id <= hi; id++) o->route[(uint16_t)id] = (uint16_t)port;
+      }
+    } else if (flag == "--peer") {
+      peer_value = value;
+      for (const std::string &r : split(value, ',')) {
+        size_t e = r.find('=');
+        uint64_t port = 0, id = 0;
+        if (e == std::string::npos || !to_u64(r.substr(0, e), 65535, &port) || !to_u64(r.substr(e + 1), 65535, &id)) {
+          *error = fail(flag, "a comma-separated list of PORT=ID (DPDK port id = node id)", value);
+          return false;
+        }
+        if (o->peers.count((uint16_t)port)) {
+          *error = fail(flag, "port " + std::to_string(port) + " given two peers", value);
+          return false;
+        }
+        o->peers[(uint16_t)port] = (uint16_t)id;
       }
     } else if (flag == "--heartbeat-us") {
       if (!to_u64(value, 100000000, &v)) {
@@ -175,6 +215,18 @@ bool parse_options(const std::vector<std::string> &args, Options *o, std::string
   }
   if (o->cluster.empty()) {
     *error = fail("--cluster", "required: the cluster file", "");
+    return false;
+  }
+  if (o->port_mode && o->routes.empty()) {
+    *error = fail("--route", "required in port mode: every node id behind each port (ID[-ID]=PORT,...)", "");
+    return false;
+  }
+  if (!o->port_mode && !o->peers.empty()) {
+    *error = fail("--peer", "port mode only (add --mode port)", peer_value);
+    return false;
+  }
+  if (o->port_mode && o->fanout != 0) {
+    *error = fail("--fanout", "tree mode only (port mode splits by --route)", fanout_value);
     return false;
   }
   return true;

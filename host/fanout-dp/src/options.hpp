@@ -8,6 +8,12 @@
 
 namespace fanout_dp {
 
+// One --route entry: ids lo..hi (lo == hi for a single id) through DPDK port `port`.
+struct RouteRange {
+  uint16_t lo = 0, hi = 0, port = 0;
+  std::string text; // as written, for error messages
+};
+
 struct Options {
   bool has_node = false;
   uint16_t node = 0;
@@ -15,7 +21,10 @@ struct Options {
   bool port_mode = false;
   uint32_t fanout = 0;                // 0: the cluster file's transport.fanout
   std::vector<uint16_t> ports;        // empty: every DPDK port (at most 4)
-  std::map<uint16_t, uint16_t> route; // node id -> DPDK port (tree mode next hops)
+  std::vector<RouteRange> routes;     // --route entries as given (no two overlap)
+  std::map<uint16_t, uint16_t> route; // the same expanded: node id -> DPDK port (tree: next hops;
+                                      // port mode: the port table, every id behind each port)
+  std::map<uint16_t, uint16_t> peers; // port mode --peer: DPDK port -> Fanout node at its other end
   uint32_t heartbeat_us = 0;
   bool has_silent_timeout = false;
   uint32_t silent_timeout_us = 0; // default: the cluster file's transport.silent_timeout_us
