@@ -139,6 +139,8 @@ struct Engine::Impl {
   }
 
   ~Impl() {
+    // Ownership: header mbufs allocated ahead and not used yet are the Engine's: freed.
+    for (uint32_t i = stash_at; i < stash_n; i++) rte_pktmbuf_free(stash[i]);
     // Ownership: the Engine still owns queued TX frames and undelivered host frames: free them.
     for (uint32_t p = 0; p < nports; p++)
       for (uint32_t i = 0; i < ports[p].ntx; i++) rte_pktmbuf_free(ports[p].txb[i]);
@@ -481,7 +483,7 @@ struct Engine::Impl {
       stats.plan_overflow++; // unreachable with pieces from partition_for_packets
       return nullptr;
     }
-    rte_mbuf *m = rte_pktmbuf_alloc(cfg.header_pool);
+    rte_mbuf *m = header_mbuf();
     if (m == nullptr) {
       stats.mbuf_exhausted++;
       return nullptr;
@@ -711,6 +713,24 @@ struct Engine::Impl {
   proto::Feedback fb;
   std::vector<proto::AggOutput> agg_out;
   uint8_t build[kBuildBytes];
+  // Header mbufs for copies, allocated kStash at a time; the next one's data is prefetched, so
+  // writing a copy's headers does not wait on a cold cache line (half the cost of a copy).
+  static const uint32_t kStash = 32;
+  rte_mbuf *stash[kStash];
+  uint32_t stash_n = 0, stash_at = 0;
+  rte_mbuf *header_mbuf() {
+    if (stash_at == stash_n) {
+      stash_at = stash_n = 0;
+      if (rte_pktmbuf_alloc_bulk(cfg.header_pool, stash, kStash) == 0) {
+        stash_n = kStash;
+      } else {
+        return rte_pktmbuf_alloc(cfg.header_pool); // nearly exhausted: one at a time
+      }
+    }
+    rte_mbuf *m = stash[stash_at++];
+    if (stash_at < stash_n) rte_prefetch0(rte_pktmbuf_mtod(stash[stash_at], void *));
+    return m; // Ownership: a fresh mbuf, the caller's.
+  }
   uint8_t scratch[proto::kMaxFrameBytes];
 };
 
