@@ -570,6 +570,54 @@ TEST_F(Engine, ChildrensAcksBecomeOneAckUpstream) {
   expect_nothing_sent();
 }
 
+// Two Engines of one node (one per lcore): a message's DATA and its feedback may arrive on either
+// Engine's queue; each frame goes to the message's owner Engine, which replicates and aggregates,
+// so the children's ACKs still become one ACK upstream.
+TEST_F(Engine, SeveralEnginesMoveEachMessageToItsOwner) {
+  rte_ring *inbox[2] = {rte_ring_create("inbox_a", 512, SOCKET_ID_ANY, RING_F_SC_DEQ),
+                        rte_ring_create("inbox_b", 512, SOCKET_ID_ANY, RING_F_SC_DEQ)};
+  ASSERT_TRUE(inbox[0] && inbox[1]);
+  dp::EngineConfig ca = config(2, dp::EngineConfig::kTree, 2), cb = ca;
+  ca.engine_count = cb.engine_count = 2;
+  ca.inboxes = cb.inboxes = inbox;
+  cb.engine_index = 1;
+  auto owner_of = [](uint32_t msg) { return ((uint32_t)kParent * 2654435761u ^ msg) % 2; };
+  uint32_t msg = 0x400;
+  while (owner_of(msg) != 1) msg++; // a message engine b owns
+  {
+    dp::Engine a(ca), b(cb);
+    inject(0, data_frame(kParent, kParent, msg, range_ids(10, 20), 50)); // received by a
+    a.poll(env().port[0], 0, 100);
+    EXPECT_EQ(a.stats().moved_out, 1u);
+    EXPECT_EQ(a.stats().copies, 0u);
+    expect_nothing_sent();
+    b.poll(env().port[1], 0, 110); // b's inbox: the DATA, replicated as received on port 0
+    EXPECT_EQ(b.stats().moved_in, 1u);
+    EXPECT_EQ(b.stats().copies, 2u);
+    EXPECT_EQ(sent(0).size() + sent(1).size(), 2u);
+    rte_mbuf *h[4];
+    uint32_t nh = b.host_receive(h, 4);
+    ASSERT_EQ(nh, 1u); // the local delivery, from the owner
+    rte_pktmbuf_free(h[0]);
+    // The children's ACKs arrive through a (port 0) and b (port 1); the local host's through b.
+    inject(0, feedback_frame(proto::kTypeAck, 11, kSelf, kParent, msg, 1, 5, set_of(range_ids(11, 15))));
+    a.poll(env().port[0], 0, 150);
+    EXPECT_EQ(a.stats().moved_out, 2u);
+    EXPECT_TRUE(
+        b.host_send(to_mbuf(feedback_frame(proto::kTypeAck, kSelf, kSelf, kParent, msg, 1, 1, set_of({kSelf}))), 160));
+    inject(1, feedback_frame(proto::kTypeAck, 16, kSelf, kParent, msg, 1, 5, set_of(range_ids(16, 20))));
+    b.poll(env().port[1], 0, 170);
+    auto up = sent(1);
+    ASSERT_EQ(up.size(), 1u) << "one aggregated ACK upstream";
+    EXPECT_EQ(up[0], agg_frame(proto::kTypeAck, kSelf, kParent, kParent, msg, 1, 11, set_of(range_ids(10, 20))));
+    EXPECT_EQ(b.stats().acks_merged, 3u);
+    EXPECT_EQ(a.stats().acks_merged, 0u);
+    EXPECT_TRUE(sent(0).empty());
+  }
+  rte_ring_free(inbox[0]);
+  rte_ring_free(inbox[1]);
+}
+
 TEST_F(Engine, SilentChildIsReportedByNackSilentAfterTheTimeout) {
   start(config(2, dp::EngineConfig::kTree, 2));
   const uint32_t msg = 0x300;

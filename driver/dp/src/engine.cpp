@@ -10,6 +10,7 @@
 #include <string>
 
 #include <rte_ethdev.h>
+#include <rte_ring.h>
 
 #include "fanout/proto/aggregator.hpp"
 #include "fanout/proto/packet.hpp"
@@ -49,6 +50,14 @@ uint16_t header_pool_data_room() {
 }
 
 void validate(const EngineConfig &c) {
+  if (c.engine_count == 0 || c.engine_index >= c.engine_count)
+    bad("engine_index", "must be below engine_count = " + std::to_string(c.engine_count) + " (got " +
+                            std::to_string(c.engine_index) + ")");
+  if (c.engine_count > 1 && c.inboxes == nullptr)
+    bad("inboxes", "one rte_ring per Engine is needed when engine_count > 1");
+  if (c.engine_count > 1)
+    for (uint32_t i = 0; i < c.engine_count; i++)
+      if (c.inboxes[i] == nullptr) bad("inboxes", "inbox " + std::to_string(i) + " is null");
   if (c.mode == EngineConfig::kTree && !proto::valid_fanout(c.fanout))
     bad("fanout",
         "tree fan-out must be 2.." + std::to_string(proto::kMaxTreeFanout) + " (got " + std::to_string(c.fanout) + ")");
@@ -139,6 +148,11 @@ struct Engine::Impl {
   }
 
   ~Impl() {
+    // Ownership: frames other Engines moved here and not handled yet are this Engine's: freed.
+    if (cfg.engine_count > 1 && cfg.inboxes && cfg.inboxes[cfg.engine_index]) {
+      void *m;
+      while (rte_ring_sc_dequeue(cfg.inboxes[cfg.engine_index], &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf *>(m));
+    }
     // Ownership: header mbufs allocated ahead and not used yet are the Engine's: freed.
     for (uint32_t i = stash_at; i < stash_n; i++) rte_pktmbuf_free(stash[i]);
     // Ownership: the Engine still owns queued TX frames and undelivered host frames: free them.
@@ -236,6 +250,42 @@ struct Engine::Impl {
 
   // A frame from port index p (or kFromHost) that parsed with `code`.
   // Ownership: the Engine owns m on entry; every path frees it or hands it on.
+  // Several Engines: a DATA, ACK or NACK frame of a message another Engine owns goes to that
+  // Engine's inbox. Ownership: on true the mbuf is the owner's (the ring holds it).
+  bool moved_away(rte_mbuf *m, uint8_t ingress) {
+    if (cfg.engine_count <= 1 || ingress == kFromHost || redispatching) return false;
+    if (pp.hdr.type != proto::kTypeData && pp.hdr.type != proto::kTypeAck && pp.hdr.type != proto::kTypeNack)
+      return false;
+    uint32_t owner = ((uint32_t)pp.hdr.sender * 2654435761u ^ pp.hdr.message_id) % cfg.engine_count;
+    if (owner == cfg.engine_index) return false;
+    m->port = cfg.ports[ingress]; // the ingress port travels with the frame
+    if (rte_ring_mp_enqueue(cfg.inboxes[owner], m) != 0) {
+      stats.move_full++;
+      return false;
+    }
+    stats.moved_out++;
+    return true;
+  }
+
+  // Frames other Engines moved here: parsed again and handled as if received on their port.
+  void drain_inbox() {
+    if (cfg.engine_count <= 1) return;
+    void *in[64];
+    unsigned n = rte_ring_sc_dequeue_burst(cfg.inboxes[cfg.engine_index], in, 64, nullptr);
+    redispatching = true;
+    for (unsigned i = 0; i < n; i++) {
+      rte_mbuf *m = static_cast<rte_mbuf *>(in[i]); // Ownership: ours from the dequeue on.
+      stats.moved_in++;
+      const uint8_t *f = nullptr;
+      int code = parse(m, &f);
+      uint8_t p = pidx_of(m->port);
+      dispatch(m, f, code, p < nports ? p : 0);
+    }
+    redispatching = false;
+    if (n) flush_all();
+  }
+  bool redispatching = false;
+
   void dispatch(rte_mbuf *m, const uint8_t *f, int code, uint8_t ingress) {
     if (code == proto::kNotFanout) { // RX only: host_send returns such frames to its caller
       stats.not_fanout++;
@@ -247,6 +297,7 @@ struct Engine::Impl {
       rte_pktmbuf_free(m); // Ownership: malformed: freed here, nothing emitted.
       return;
     }
+    if (moved_away(m, ingress)) return;
     switch (pp.hdr.type) {
     case proto::kTypeData:
       stats.data_in++;
@@ -771,6 +822,7 @@ uint32_t Engine::poll(uint16_t port, uint16_t queue, uint64_t now_us) {
     im.dispatch(m, f, code, p);
   }
   im.flush_all();
+  im.drain_inbox();
   return n;
 }
 

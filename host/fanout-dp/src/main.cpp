@@ -19,6 +19,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include <arpa/inet.h>
 #include <atomic>
@@ -402,10 +403,25 @@ int main(int argc, char **argv) {
   auto *src = new fanout_dp::TelemetrySource(); // read by the telemetry thread until exit
   src->node = opt.node;
   src->ports = ports;
+  // Several engines: each message has an owner engine; frames RSS put on another engine's queue
+  // move to the owner's inbox (EngineConfig::inboxes), so its feedback meets its aggregator entry.
+  static std::vector<rte_ring *> inboxes; // for the process's life: engines hold pointers to them
+  for (uint16_t q = 0; nq > 1 && q < nq; q++) {
+    std::string name = "fanout_dp_in" + std::to_string(q);
+    rte_ring *r = rte_ring_create(name.c_str(), 4096, (int)rte_socket_id(), RING_F_SC_DEQ);
+    if (r == nullptr) {
+      cleanup();
+      return fail(1, "fanout-dp: " + name + ": " + rte_strerror(rte_errno));
+    }
+    inboxes.push_back(r);
+  }
   try {
     for (uint16_t q = 0; q < nq; q++) {
       dp::EngineConfig c = ec;
       c.tx_queue = q;
+      c.engine_index = q;
+      c.engine_count = nq;
+      c.inboxes = nq > 1 ? inboxes.data() : nullptr;
       dp::validate(c);
       auto w = std::make_unique<Worker>();
       w->lcore = lcores[q];

@@ -15,6 +15,10 @@ namespace proto = fanout::proto;
   X(input, nack_in)                                                                                                    \
   X(input, probe_in)                                                                                                   \
   X(input, not_fanout)                                                                                                 \
+  X(input, mac_filtered)                                                                                               \
+  X(input, moved_out)                                                                                                  \
+  X(input, moved_in)                                                                                                   \
+  X(input, move_full)                                                                                                  \
   X(replication, copies)                                                                                               \
   X(replication, local_deliveries)                                                                                     \
   X(replication, unroutable_copies)                                                                                    \

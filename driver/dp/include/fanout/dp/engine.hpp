@@ -68,6 +68,14 @@ struct EngineConfig {
   // Drop received unicast frames addressed to another MAC than `mac` (a NIC's MAC filter): for
   // ports that see other stations' frames (promiscuous af_packet on a flooding bridge).
   bool mac_filter = false;
+  // Several Engines of one node (one per lcore, each polling its own RX queues): every message has
+  // one owner Engine, (sender * 2654435761 ^ message id) % engine_count, which replicates its
+  // DATA and aggregates its feedback. A frame received by another Engine is moved to the owner's
+  // inbox (inboxes[owner], a multi-producer / single-consumer rte_ring, lock-free) and handled
+  // there at its next poll, so the feedback of a message always meets the entry its DATA armed,
+  // whatever queue RSS put each frame on. engine_count 1: no inboxes.
+  uint16_t engine_index = 0, engine_count = 1;
+  struct rte_ring *const *inboxes = nullptr; // engine_count rings, indexed by engine
 };
 
 // Throws std::invalid_argument("EngineConfig.<field>: <problem>").
@@ -88,6 +96,9 @@ struct Stats {
   uint64_t data_in = 0, ack_in = 0, nack_in = 0, probe_in = 0;
   uint64_t not_fanout = 0;   // frames that are not Fanout: to the host unchanged (RX)
   uint64_t mac_filtered = 0; // unicast frames for another MAC (EngineConfig::mac_filter): dropped
+  uint64_t moved_out = 0;    // frames moved to their message's owner Engine (engine_count > 1)
+  uint64_t moved_in = 0;     // frames other Engines moved here
+  uint64_t move_full = 0;    // the owner's inbox was full: handled here instead (aggregation may pass through)
   // Malformed frames, by proto::ParseError code (names: proto::error_name): dropped.
   std::array<uint64_t, proto::kErrorCount> parse_errors{};
   // Replication (hls/replicator counters).
