@@ -1,12 +1,17 @@
+// rte_dev_dma_map / rte_dev_dma_unmap are experimental APIs in DPDK 22.11.
+#define ALLOW_EXPERIMENTAL_API 1
 // The dpdk backend (dpdk_backend.hpp).
 #include "dpdk_backend.hpp"
 
 #include "../address.hpp"
 
+#include <rte_dev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_memory.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -232,6 +237,7 @@ bool DpdkBackend::send(NodeId to, const uint8_t *head, uint32_t head_len, const 
   net.ip_src = net.ip_dst = ipv4_;
   net.udp_dst_port = udp_port_;
   Region *region = payload_len ? find_region(payload, payload_len) : nullptr;
+  if (region && !region->zero_copy) region = nullptr; // DPDK cannot DMA from it: copied
   // Ownership: `m` (and the payload segment chained to it) is ours until engine_->host_send
   // returns true; then the engine owns it. On every other path we free it.
   rte_mbuf *m = rte_pktmbuf_alloc(region ? header_pool_ : frame_pool_);
@@ -338,6 +344,32 @@ Status DpdkBackend::register_memory(void *addr, uint64_t length, uint64_t *handl
   auto r = std::make_unique<Region>();
   r->base = static_cast<uint8_t *>(addr);
   r->length = length;
+  // A NIC reads the payload by DMA: DPDK must know the memory (rte_extmem_register, whole pages)
+  // and the port's device must map it (rte_dev_dma_map; virtual devices need no mapping and say
+  // ENOTSUP). The payload is addressed by its virtual address, so zero copy needs IOVA-as-VA; in
+  // physical-address mode, or if DPDK refuses the memory, the region's payloads are copied.
+  if (rte_eal_iova_mode() == RTE_IOVA_VA) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)addr & ~(page - 1), hi = ((uintptr_t)addr + length + page - 1) & ~(page - 1);
+    int rc = rte_extmem_register((void *)lo, hi - lo, nullptr, 0, page);
+    if (rc == 0 || rte_errno == EEXIST) {
+      r->ext_base = (void *)lo;
+      r->ext_len = hi - lo;
+      r->ext_registered = rc == 0;
+      rte_eth_dev_info info{};
+      if (rte_eth_dev_info_get(port_, &info) == 0 && info.device) {
+        rc = rte_dev_dma_map(info.device, r->ext_base, (uint64_t)lo, r->ext_len);
+        r->dma_mapped = rc == 0;
+        r->zero_copy = rc == 0 || rte_errno == ENOTSUP; // mapped, or a virtual device
+      } else {
+        r->zero_copy = true;
+      }
+      if (!r->zero_copy && r->ext_registered) {
+        rte_extmem_unregister(r->ext_base, r->ext_len);
+        r->ext_registered = false;
+      }
+    }
+  }
   std::lock_guard<std::mutex> lock(regions_mu_);
   r->handle = next_handle_++;
   *handle = r->handle;
@@ -360,6 +392,10 @@ void DpdkBackend::deregister_memory(uint64_t handle) {
   // Frames still referencing the memory (in TX queues, or held for relaying) finish first.
   while (gone->attached.load(std::memory_order_acquire) != 0)
     std::this_thread::sleep_for(std::chrono::microseconds(50));
+  rte_eth_dev_info info{};
+  if (gone->dma_mapped && rte_eth_dev_info_get(port_, &info) == 0 && info.device)
+    rte_dev_dma_unmap(info.device, gone->ext_base, (uint64_t)(uintptr_t)gone->ext_base, gone->ext_len);
+  if (gone->ext_registered) rte_extmem_unregister(gone->ext_base, gone->ext_len);
 }
 
 void DpdkBackend::add_stats(DeviceStats &s) const {

@@ -19,9 +19,11 @@
 //
 // Zero copy: a payload inside registered memory (register_memory) is attached to the frame as an
 // external buffer (rte_pktmbuf_attach_extbuf), and the engine's copies share it by reference;
-// other payloads are copied into the frame. The application keeps a posted buffer untouched until
-// its completion (the API's rule), and deregister_memory waits until no frame references the
-// region any more.
+// other payloads are copied into the frame. register_memory gives the region's pages to DPDK
+// (rte_extmem_register) and DMA-maps them for the port's device (rte_dev_dma_map; virtual
+// devices need none); with IOVA as PA, or when DPDK refuses the memory, that region is copied. The application keeps a
+// posted buffer untouched until its completion (the API's rule), and deregister_memory waits until no frame references
+// the region any more.
 #pragma once
 
 #include "../backend.hpp"
@@ -81,6 +83,10 @@ class DpdkBackend final : public Backend {
     uint8_t *base;
     uint64_t length;
     std::atomic<uint64_t> attached{0}; // frames whose payload segment references it
+    bool zero_copy = false;            // payloads go by reference (DMA-able for the port)
+    void *ext_base = nullptr;          // the page-aligned span given to DPDK
+    uint64_t ext_len = 0;
+    bool ext_registered = false, dma_mapped = false;
   };
   Region *find_region(const uint8_t *p, uint32_t len);
 
