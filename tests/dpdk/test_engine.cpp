@@ -9,6 +9,7 @@
 
 #include "replicator.hpp"
 
+#include "dpdk_frames.hpp"
 #include "fanout/hls/neighbour.hpp"
 #include "fanout/hls/parsed_meta.hpp"
 #include "fanout/proto/aggregator.hpp"
@@ -37,6 +38,8 @@ namespace proto = fanout::proto;
 namespace dp = fanout::dp;
 namespace hw = fanout::hw;
 using Bytes = std::vector<uint8_t>;
+using fanout::dp::test::copy_frame;
+using fanout::dp::test::set_of;
 
 constexpr uint32_t kPorts = 4;
 constexpr uint16_t kSelf = 10;
@@ -112,12 +115,6 @@ std::vector<Bytes> sent(uint32_t p) {
   return out;
 }
 
-proto::ReceiverSet set_of(const std::vector<uint16_t> &ids) {
-  proto::ReceiverSet s;
-  for (uint16_t id : ids) s.append(id);
-  return s;
-}
-
 std::vector<uint16_t> range_ids(uint16_t first, uint16_t last) {
   std::vector<uint16_t> v;
   for (uint32_t i = first; i <= last; i++) v.push_back((uint16_t)i);
@@ -176,34 +173,6 @@ Bytes agg_frame(uint8_t type, uint16_t self, uint16_t to, uint16_t sender, uint3
   uint32_t len = 0;
   EXPECT_EQ(proto::build_frame(net, h, set, static_cast<const uint8_t *>(nullptr), 0, proto::default_build_options(),
                                out.data(), (uint32_t)out.size(), &len),
-            proto::kOk);
-  out.resize(len);
-  return out;
-}
-
-// The copy of `in` this node sends to dest carrying `piece` (the replicator's contract).
-Bytes copy_frame(const Bytes &in, uint16_t self, uint16_t dest, const proto::ReceiverSet &piece) {
-  proto::ParsedPacket pp;
-  proto::ReceiverSet s;
-  proto::ParseConfig pc = proto::default_parse_config();
-  EXPECT_EQ(proto::parse_frame(in.data(), (uint32_t)in.size(), pc, pp, &s), proto::kOk);
-  proto::NetHeaders net;
-  proto::cluster_mac(dest, net.eth_dst);
-  proto::cluster_mac(self, net.eth_src);
-  net.ip_src = proto::cluster_ipv4(self);
-  net.ip_dst = proto::cluster_ipv4(dest);
-  net.ip_tos = pp.ip_tos;
-  net.ip_ttl = proto::kDefaultIpTtl;
-  net.ip_id = 0;
-  net.udp_src_port = pp.udp_src_port;
-  net.udp_dst_port = proto::kDefaultUdpPort;
-  proto::FanoutHeader h = pp.hdr;
-  h.hops_left = (uint8_t)(h.hops_left - 1);
-  h.origin = self;
-  Bytes out(proto::kMaxFrameBytes);
-  uint32_t len = 0;
-  EXPECT_EQ(proto::build_frame(net, h, piece, in.data() + pp.payload_offset, pp.payload_len,
-                               proto::default_build_options(), out.data(), (uint32_t)out.size(), &len),
             proto::kOk);
   out.resize(len);
   return out;

@@ -7,6 +7,7 @@
 //  - bad options: exit 2, one line naming the flag.
 #include "replicator.hpp"
 
+#include "dpdk_frames.hpp"
 #include "fanout/hls/neighbour.hpp"
 #include "fanout/hls/parsed_meta.hpp"
 #include "fanout/proto/beats.hpp"
@@ -44,6 +45,8 @@ namespace {
 namespace proto = fanout::proto;
 namespace hw = fanout::hw;
 using Bytes = std::vector<uint8_t>;
+using fanout::dp::test::copy_frame;
+using fanout::dp::test::set_of;
 
 constexpr uint16_t kSelf = 10;
 constexpr uint16_t kParent = 1;
@@ -180,12 +183,6 @@ std::vector<Bytes> read_pcap(const std::string &path) {
 
 // ---- Frames (proto/) ---------------------------------------------------------------------------
 
-proto::ReceiverSet set_of(const std::vector<uint16_t> &ids) {
-  proto::ReceiverSet s;
-  for (uint16_t id : ids) s.append(id);
-  return s;
-}
-
 Bytes data_frame(uint32_t msg, const std::vector<uint16_t> &ids, uint32_t payload, bool udp_checksum = true) {
   proto::NetHeaders net = proto::cluster_net_headers(kParent, kSelf, kParent, msg);
   net.ip_tos = 0x28;
@@ -203,33 +200,6 @@ Bytes data_frame(uint32_t msg, const std::vector<uint16_t> &ids, uint32_t payloa
   return out;
 }
 
-// The copy of `in` this node sends to dest carrying `piece` (the replicator's contract).
-Bytes copy_frame(const Bytes &in, uint16_t dest, const proto::ReceiverSet &piece) {
-  proto::ParsedPacket pp;
-  proto::ReceiverSet s;
-  EXPECT_EQ(proto::parse_frame(in.data(), (uint32_t)in.size(), proto::default_parse_config(), pp, &s), proto::kOk);
-  proto::NetHeaders net;
-  proto::cluster_mac(dest, net.eth_dst);
-  proto::cluster_mac(kSelf, net.eth_src);
-  net.ip_src = proto::cluster_ipv4(kSelf);
-  net.ip_dst = proto::cluster_ipv4(dest);
-  net.ip_tos = pp.ip_tos;
-  net.ip_ttl = proto::kDefaultIpTtl;
-  net.ip_id = 0;
-  net.udp_src_port = pp.udp_src_port;
-  net.udp_dst_port = proto::kDefaultUdpPort;
-  proto::FanoutHeader h = pp.hdr;
-  h.hops_left = (uint8_t)(h.hops_left - 1);
-  h.origin = kSelf;
-  Bytes out(proto::kMaxFrameBytes);
-  uint32_t len = 0;
-  EXPECT_EQ(proto::build_frame(net, h, piece, in.data() + pp.payload_offset, pp.payload_len,
-                               proto::default_build_options(), out.data(), (uint32_t)out.size(), &len),
-            proto::kOk);
-  out.resize(len);
-  return out;
-}
-
 // Tree rule from proto/: the copies of one input, in chunk order.
 std::vector<Bytes> tree_expected(const Bytes &in, uint32_t fanout) {
   std::vector<Bytes> out;
@@ -241,7 +211,7 @@ std::vector<Bytes> tree_expected(const Bytes &in, uint32_t fanout) {
   uint32_t n = proto::tree_split(rest, fanout, chunks);
   for (uint32_t c = 0; c < n; c++) {
     rest.slice(chunks[c].begin, chunks[c].end, chunk);
-    out.push_back(copy_frame(in, chunks[c].head, chunk));
+    out.push_back(copy_frame(in, kSelf, chunks[c].head, chunk));
   }
   return out;
 }
@@ -566,7 +536,7 @@ TEST(FanoutDpDaemon, PortModeSplitsPerPortToThePeersAsTheHlsReplicatorModel) {
       for (uint32_t i = 0; i < n; i++) {
         proto::ReceiverSet piece;
         ASSERT_TRUE(proto::intersect_range(per_port[p], pieces[i].first, pieces[i].last, piece));
-        indep[p].push_back(copy_frame(f, kPortPeer[p], piece));
+        indep[p].push_back(copy_frame(f, kSelf, kPortPeer[p], piece));
         subsets[p].push_back(piece);
       }
     }
