@@ -24,6 +24,8 @@ bool parse_ipv4_port(const std::string &text, uint32_t *ip, uint16_t *port) {
   size_t colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size()) return false;
   std::string host = text.substr(0, colon), p = text.substr(colon + 1);
+  // A dotted quad only: inet_pton reads a C string and would stop at an embedded NUL.
+  if (host.find_first_not_of("0123456789.") != std::string::npos) return false;
   if (p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
   unsigned long n = std::strtoul(p.c_str(), nullptr, 10);
   if (n == 0 || n > 65535) return false;
@@ -115,10 +117,20 @@ const std::vector<TransportField> &transport_fields() {
   return f;
 }
 
+// A map key: a plain name, once per map (YAML allows repeated and non-scalar keys; a cluster file
+// has neither: a second `nodes:` would otherwise add its nodes past the first one's checks).
+std::string key_of(const YAML::Node &k, const std::string &origin, const std::string &in, std::set<std::string> &seen) {
+  std::string where_in = in.empty() ? "" : in + ".";
+  if (!k.IsScalar()) fail(where(origin, k), in.empty() ? "<key>" : in, "a key must be a plain name");
+  if (!seen.insert(k.Scalar()).second) fail(where(origin, k), where_in + k.Scalar(), "given twice");
+  return k.Scalar();
+}
+
 void read_transport(ClusterConfig &c, const YAML::Node &map, const std::string &origin) {
   if (!map.IsMap()) fail(where(origin, map), "transport", "must be a map of options");
+  std::set<std::string> seen;
   for (const auto &kv : map) {
-    std::string key = kv.first.as<std::string>();
+    std::string key = key_of(kv.first, origin, "transport", seen);
     std::string field = "transport." + key;
     const TransportField *tf = nullptr;
     for (const TransportField &f : transport_fields())
@@ -147,8 +159,9 @@ void read_nodes(ClusterConfig &c, const YAML::Node &list, const std::string &ori
     if (!n.IsMap()) fail(where(origin, n), path, "must be a map {id, address[, bind, mac]}");
     NodeAddress a;
     bool have_id = false, have_address = false;
+    std::set<std::string> seen;
     for (const auto &kv : n) {
-      std::string key = kv.first.as<std::string>();
+      std::string key = key_of(kv.first, origin, path, seen);
       std::string field = path + "." + key;
       std::string v = scalar(kv.second, origin, field);
       uint32_t ip = 0;
@@ -224,8 +237,9 @@ bool parse_cluster(const std::string &text, const std::string &origin, ClusterCo
     }
     if (!root.IsMap()) throw Fail(where(origin, root) + ": the cluster file must be a map (self, nodes, transport)");
     bool have_nodes = false;
+    std::set<std::string> seen;
     for (const auto &kv : root) {
-      std::string key = kv.first.as<std::string>();
+      std::string key = key_of(kv.first, origin, "", seen);
       if (key == "self") {
         std::string v = scalar(kv.second, origin, "self");
         try {

@@ -225,6 +225,12 @@ std::string where(const std::string &origin, const YAML::Node &n) {
   throw ScenarioError(at + ": " + path + ": " + problem);
 }
 
+// A map key: a plain name (YAML allows lists and maps as keys; a scenario has none).
+std::string key_of(const YAML::Node &k, const std::string &origin, const std::string &in) {
+  if (!k.IsScalar()) fail(where(origin, k), in.empty() ? "<key>" : in, "a key must be a plain name");
+  return k.Scalar();
+}
+
 void read_faults(Scenario &s, const YAML::Node &list, const std::string &origin) {
   if (!list.IsSequence()) fail(where(origin, list), "faults", "must be a list of faults");
   for (std::size_t i = 0; i < list.size(); i++) {
@@ -233,8 +239,10 @@ void read_faults(Scenario &s, const YAML::Node &list, const std::string &origin)
     if (!n.IsMap()) fail(where(origin, n), path, "must be a map (kind, link, at_us, duration_us, probability)");
     FaultSpec f;
     bool have_kind = false, have_link = false;
+    std::set<std::string> seen;
     for (const auto &kv : n) {
-      std::string key = kv.first.as<std::string>();
+      std::string key = key_of(kv.first, origin, path);
+      if (!seen.insert(key).second) fail(where(origin, kv.first), path + "." + key, "given twice");
       const YAML::Node &v = kv.second;
       if (!v.IsScalar()) fail(where(origin, v), path + "." + key, "must be a single value");
       std::string val = v.Scalar();
@@ -267,8 +275,11 @@ void read_faults(Scenario &s, const YAML::Node &list, const std::string &origin)
 }
 
 void read_map(Scenario &s, const YAML::Node &map, const std::string &prefix, const std::string &origin) {
+  std::set<std::string> seen;
   for (const auto &kv : map) {
-    std::string key = kv.first.as<std::string>();
+    std::string key = key_of(kv.first, origin, prefix);
+    if (!seen.insert(key).second)
+      fail(where(origin, kv.first), prefix.empty() ? key : prefix + "." + key, "given twice");
     std::string path = prefix.empty() ? key : prefix + "." + key;
     const YAML::Node &v = kv.second;
     if (path == "faults") {

@@ -149,11 +149,11 @@ TEST(Scenario, MistakesNameTheLocationTheFieldAndTheProblem) {
       {"topology:\n  nodez: 8\n", "t.yaml:2:3: topology.nodez: unknown field (known here: kind, nodes, leaves, spines, "
                                   "switch_buffer_kib)"},
       {"nic: {mode: ring}\n", "t.yaml:1:13: nic.mode: must be one of tree, port, unicast, bier (got 'ring')"},
-      {"nic: {ports: 4}\n", "t.yaml:1:14: nic.ports: must be 2: fanout-sim's NIC shell is Verilated with P = 2 (got 4)"},
+      {"nic: {ports: 4}\n",
+       "t.yaml:1:14: nic.ports: must be 2: fanout-sim's NIC shell is Verilated with P = 2 (got 4)"},
       {"link: {loss: 1.5}\n", "t.yaml:1:14: link.loss: must be between 0 and 1 (got 1.5)"},
       {"seed: -3\n", "t.yaml:1:7: seed: must be a whole number (got '-3')"},
-      {"workload: {kind: sparse, k: 16}\n",
-       "t.yaml: workload.k: must be between 1 and nodes - 1 = 15 (got 16)"},
+      {"workload: {kind: sparse, k: 16}\n", "t.yaml: workload.k: must be between 1 and nodes - 1 = 15 (got 16)"},
       {"workload: {senders: [1, 99]}\n", "t.yaml: workload.senders: node 99 does not exist (nodes 0..15)"},
       {"topology: {kind: leaf_spine, nodes: 10, leaves: 4}\n",
        "t.yaml: topology.leaves: must divide topology.nodes = 10 (got 4)"},
@@ -298,6 +298,20 @@ TEST(Scenario, MissingFileIsNamed) {
   } catch (const sim::ScenarioError &e) {
     EXPECT_STREQ(e.what(), "/nonexistent/dir/s.yaml: cannot open the scenario file");
   }
+}
+
+} // namespace
+
+namespace {
+
+// Found by fuzz_scenario: YAML allows non-scalar and repeated keys; a scenario has neither, and
+// both are ScenarioErrors naming where (a yaml-cpp exception escaping would end fanout-sim).
+TEST(Scenario, KeysArePlainNamesGivenOnce) {
+  EXPECT_EQ(error_of("{[1]: 2}\n"), "t.yaml:1:2: <key>: a key must be a plain name");
+  EXPECT_EQ(error_of("faults: [{[a]: 1}]\n"), "t.yaml:1:11: faults[0]: a key must be a plain name");
+  EXPECT_EQ(error_of("topology: {nodes: 8, nodes: 16}\n"), "t.yaml:1:22: topology.nodes: given twice");
+  EXPECT_EQ(error_of("faults: [{kind: loss, kind: corrupt, link: node1, at_us: 1}]\n"),
+            "t.yaml:1:23: faults[0].kind: given twice");
 }
 
 } // namespace
