@@ -500,9 +500,14 @@ bool Transport::relay(const proto::PacketView &v, const uint8_t *pkt, bool local
   proto::FanoutHeader h = v.hdr;
   h.hops_left = (uint8_t)(h.hops_left - 1);
   h.origin = cfg_.self;
-  // A copy is never longer than the packet that came in: its set gets at most the bytes the
-  // received set took (a contiguous part of a set does not encode longer, but a bitmap might).
-  uint32_t budget = std::max<uint32_t>(v.hdr.set_len, 4);
+  // A copy's set may use the packet's whole room on the medium: a chunk can encode longer than
+  // the set that came in (this node removed from inside a range, a bitmap cut), and a budget of
+  // the input's set bytes cut such a chunk into pieces, more than F + 1 sends for one packet
+  // (found by fuzz_udp_rx). Pieces remain only for a chunk that does not fit the medium at all.
+  uint32_t room = cfg_.max_packet > proto::kFanoutHeaderBytes + v.payload_len
+                      ? cfg_.max_packet - proto::kFanoutHeaderBytes - v.payload_len
+                      : 0;
+  uint32_t budget = std::max<uint32_t>(std::min<uint32_t>(proto::kMaxSetBytes, room), 4);
   const uint8_t *payload = v.payload_len ? pkt + v.payload_offset : nullptr;
   proto::BuildOptions opt = proto::default_build_options();
   for (uint32_t c = 0; c < n; c++) {
