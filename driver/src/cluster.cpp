@@ -2,7 +2,6 @@
 // the way sim/scenario does; exceptions stay inside this file (the API reports a message).
 #include "fanout/driver/cluster.hpp"
 
-#include "address.hpp"
 #include "fanout/sim/config_values.hpp"
 
 #include <arpa/inet.h>

@@ -1,7 +1,7 @@
 // The impairment relay (impair.hpp).
 #include "impair.hpp"
 
-#include "../src/address.hpp"
+#include "fanout/driver/cluster.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

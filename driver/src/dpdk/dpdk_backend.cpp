@@ -3,7 +3,7 @@
 // The dpdk backend (dpdk_backend.hpp).
 #include "dpdk_backend.hpp"
 
-#include "../address.hpp"
+#include "fanout/driver/cluster.hpp"
 
 #include <rte_dev.h>
 #include <rte_eal.h>

@@ -1,7 +1,7 @@
 // The udp backend (udp_backend.hpp).
 #include "udp_backend.hpp"
 
-#include "../address.hpp"
+#include "fanout/driver/cluster.hpp"
 #include "fanout/proto/packet.hpp"
 
 #include <arpa/inet.h>

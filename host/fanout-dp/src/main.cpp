@@ -21,7 +21,6 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include <arpa/inet.h>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -65,29 +64,6 @@ int fail(int code, const std::string &line) {
 
 std::string bad(const std::string &flag, const std::string &problem, const std::string &got) {
   return "fanout-dp: " + flag + ": " + problem + " (got '" + got + "')";
-}
-
-bool parse_ipv4_port(const std::string &text, uint32_t *ip, uint16_t *port) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos) return false;
-  in_addr a{};
-  if (inet_pton(AF_INET, text.substr(0, colon).c_str(), &a) != 1) return false;
-  std::string p = text.substr(colon + 1);
-  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
-  unsigned long v = std::stoul(p);
-  if (v == 0 || v > 65535) return false;
-  *ip = ntohl(a.s_addr);
-  *port = (uint16_t)v;
-  return true;
-}
-
-bool parse_mac(const std::string &text, uint8_t mac[6]) {
-  unsigned b[6];
-  char tail = 0;
-  if (std::sscanf(text.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
-    return false;
-  for (int i = 0; i < 6; i++) mac[i] = (uint8_t)b[i];
-  return (mac[0] & 1u) == 0; // unicast
 }
 
 struct Worker {
@@ -293,7 +269,7 @@ int main(int argc, char **argv) {
   for (const fanout::driver::NodeAddress &n : cluster.nodes) {
     uint32_t ip = 0;
     uint16_t udp = 0;
-    if (!parse_ipv4_port(n.address, &ip, &udp)) {
+    if (!fanout::driver::parse_ipv4_port(n.address, &ip, &udp)) {
       rte_eal_cleanup();
       return fail(2, "fanout-dp: " + cluster.origin + ": node " + std::to_string(n.id) + ": address '" + n.address +
                          "' does not parse");
@@ -323,7 +299,7 @@ int main(int argc, char **argv) {
     nb.ipv4 = ip;
     if (n.mac.empty())
       proto::cluster_mac(n.id, nb.mac);
-    else if (!parse_mac(n.mac, nb.mac)) {
+    else if (!fanout::driver::parse_mac(n.mac, nb.mac)) {
       rte_eal_cleanup();
       return fail(2, "fanout-dp: " + cluster.origin + ": node " + std::to_string(n.id) + ": mac '" + n.mac +
                          "' does not parse");

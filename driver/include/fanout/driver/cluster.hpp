@@ -59,4 +59,13 @@ struct ClusterConfig {
 bool parse_cluster(const std::string &text, const std::string &origin, ClusterConfig *out, std::string *error);
 bool load_cluster_file(const std::string &path, ClusterConfig *out, std::string *error);
 
+// The file's address syntax, for programs that turn its nodes into their own tables (IPv4 only:
+// the protocol's UDP encapsulation is IPv4 today).
+// "10.0.0.1:47100" -> ip (host byte order) and port 1..65535; the host is a dotted quad. False if
+// it does not parse.
+bool parse_ipv4_port(const std::string &text, uint32_t *ip, uint16_t *port);
+// "02:00:00:00:00:07" -> six bytes. A group (multicast) address is refused: frames to a node go
+// to its unicast MAC. False if it does not parse.
+bool parse_mac(const std::string &text, uint8_t mac[6]);
+
 } // namespace fanout::driver
