@@ -72,6 +72,7 @@ int main() {
   hex("logic [7:0]", "FLAG_ACK_REQ", 8, p::kFlagAckReq, "");
   hex("logic [7:0]", "FLAG_SILENT", 8, p::kFlagSilent, "");
   hex("logic [7:0]", "FLAG_REPLY", 8, p::kFlagReply, "");
+  hex("logic [7:0]", "FLAG_GONE", 8, p::kFlagGone, "");
   param("logic [3:0]", "SET_NONE", p::kSetNone, "");
   std::printf("  // Port numbering (tdest / tuser[7:0], hls/common/include/fanout/hls/neighbour.hpp)\n");
   hex("logic [7:0]", "PORT_LOCAL", 8, p::kPortLocal, "this node's host");

@@ -46,6 +46,7 @@ package fanout_proto_pkg;
   localparam logic [7:0] FLAG_ACK_REQ = 8'h04;
   localparam logic [7:0] FLAG_SILENT = 8'h08;
   localparam logic [7:0] FLAG_REPLY = 8'h10;
+  localparam logic [7:0] FLAG_GONE = 8'h20;
   localparam logic [3:0] SET_NONE = 0;
   // Port numbering (tdest / tuser[7:0], hls/common/include/fanout/hls/neighbour.hpp)
   localparam logic [7:0] PORT_LOCAL = 8'hFE;  // this node's host

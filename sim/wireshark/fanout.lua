@@ -37,6 +37,7 @@ local pf = {
   flag_ackreq = ProtoField.bool("fanout.flags.ack_req", "ACK_REQ (acknowledge at once)", 8, nil, 0x04),
   flag_silent = ProtoField.bool("fanout.flags.silent", "SILENT (receivers did not answer)", 8, nil, 0x08),
   flag_reply = ProtoField.bool("fanout.flags.reply", "REPLY (answer to a probe)", 8, nil, 0x10),
+  flag_gone = ProtoField.bool("fanout.flags.gone", "GONE (receivers known down)", 8, nil, 0x20),
   set_encoding = ProtoField.uint8("fanout.set_encoding", "Set encoding", base.DEC, encodings, 0x0F),
   hops = ProtoField.uint8("fanout.hops", "Hops left", base.DEC),
   set_len = ProtoField.uint16("fanout.set_len", "Set length", base.DEC),
@@ -154,6 +155,7 @@ function fanout.dissector(tvb, pinfo, tree)
   ft:add(pf.flag_ackreq, tvb(1, 1))
   ft:add(pf.flag_silent, tvb(1, 1))
   ft:add(pf.flag_reply, tvb(1, 1))
+  ft:add(pf.flag_gone, tvb(1, 1))
   local enc = tvb(2, 1):uint() % 16
   t:add(pf.set_encoding, tvb(2, 1))
   t:add(pf.hops, tvb(3, 1))

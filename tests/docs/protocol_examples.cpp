@@ -116,11 +116,8 @@ std::string flag_str(uint8_t flags) {
   static const struct {
     uint8_t bit;
     const char *name;
-  } names[] = {{kFlagLast, "LAST"},
-               {kFlagRetx, "RETX"},
-               {kFlagAckReq, "ACK_REQ"},
-               {kFlagSilent, "SILENT"},
-               {kFlagReply, "REPLY"}};
+  } names[] = {{kFlagLast, "LAST"},     {kFlagRetx, "RETX"},   {kFlagAckReq, "ACK_REQ"},
+               {kFlagSilent, "SILENT"}, {kFlagReply, "REPLY"}, {kFlagGone, "GONE"}};
   std::string out;
   for (const auto &n : names) {
     if (!(flags & n.bit)) continue;
@@ -289,10 +286,11 @@ Lines ex_constants() {
   o.push_back(fmt("protocol version        %u", kProtocolVersion));
   o.push_back(fmt("packet types            DATA %d, ACK %d, NACK %d, PROBE %d (0 and %d..15 invalid)", kTypeData,
                   kTypeAck, kTypeNack, kTypeProbe, kTypeProbe + 1));
-  o.push_back(fmt("flags                   LAST 0x%02x, RETX 0x%02x, ACK_REQ 0x%02x, SILENT 0x%02x, REPLY 0x%02x",
-                  kFlagLast, kFlagRetx, kFlagAckReq, kFlagSilent, kFlagReply));
+  o.push_back(fmt("flags                   LAST 0x%02x, RETX 0x%02x, ACK_REQ 0x%02x, SILENT 0x%02x, REPLY 0x%02x, "
+                  "GONE 0x%02x",
+                  kFlagLast, kFlagRetx, kFlagAckReq, kFlagSilent, kFlagReply, kFlagGone));
   o.push_back(fmt("reserved flag bits      0x%02x (sent 0, ignored)",
-                  (uint8_t) ~(kFlagLast | kFlagRetx | kFlagAckReq | kFlagSilent | kFlagReply)));
+                  (uint8_t) ~(kFlagLast | kFlagRetx | kFlagAckReq | kFlagSilent | kFlagReply | kFlagGone)));
   o.push_back(fmt("set encodings           none %d, list %d, ranges %d, bitmap %d (%d..15 invalid)", kSetNone, kSetList,
                   kSetRanges, kSetBitmap, kSetBitmap + 1));
   o.push_back(fmt("bitmap run header       %u bytes", kBitmapRunHeaderBytes));
@@ -504,8 +502,9 @@ struct AggScenario {
 };
 
 std::string fb_str(const Feedback &f) {
-  return fmt("%s%s origin %u seq %u %s %u %s", type_name(f.type), f.flags & kFlagSilent ? " SILENT" : "", f.origin,
-             f.sequence, f.type == kTypeAck ? "covered" : "count", f.length, set_str(f.set).c_str());
+  return fmt("%s%s%s origin %u seq %u %s %u %s", type_name(f.type), f.flags & kFlagSilent ? " SILENT" : "",
+             f.flags & kFlagGone ? " GONE" : "", f.origin, f.sequence, f.type == kTypeAck ? "covered" : "count",
+             f.length, set_str(f.set).c_str());
 }
 
 // Relay 3 of the tree walk: children 3 (own host), 5, 8, 17; parent 1.
@@ -561,7 +560,8 @@ const AggScenario &agg_scenario() {
   o.push_back(fmt("stats: acks in %u, merged %u, duplicate %u, emitted %u; nacks in %u, forwarded %u, suppressed %u;",
                   st.acks_in, st.acks_merged, st.acks_duplicate, st.acks_emitted, st.nacks_in, st.nacks_forwarded,
                   st.nacks_suppressed));
-  o.push_back(fmt("       silent reported %u, entries completed %u", st.silent_reported, st.entries_completed));
+  o.push_back(fmt("       silent reported %u, gone reported %u, entries completed %u", st.silent_reported,
+                  st.gone_reported, st.entries_completed));
   if (sc->silent_nack.type != kTypeNack || sc->final_ack.type != kTypeAck || sc->first_ack.type != kTypeAck)
     die("aggregation scenario did not produce the expected outputs");
   return *sc;
@@ -588,6 +588,50 @@ Lines ex_nack() {
   o.push_back("");
   o.push_back("2) Relay 3 reports child 8 silent to its parent 1 (t=200 in the aggregation example):");
   describe_frame(feedback_frame(3, 1, sc.silent_nack, false), o);
+  return o;
+}
+
+// Relay 3 of the tree walk again; the peer monitor says child 17 is down when the message's
+// packets leave (no copy goes to it): it is marked gone, reported once with the aggregate.
+Lines ex_gone() {
+  AggregatorConfig cfg;
+  cfg.self = 3;
+  cfg.silent_timeout = 100;
+  cfg.nack_window = 50;
+  std::unique_ptr<Aggregator> agg(new Aggregator(cfg));
+  Lines o;
+  o.push_back(fmt("relay 3 (parent 1), message (sender 1, 0x%08x) of %u packets; child 17 down (peer monitor)",
+                  kTreeMessage, kTreePackets));
+  const ChildSpec children[] = {{3, 3, 3}, {5, 5, 5}, {8, 8, 8}};
+  const ChildSpec down = {17, 17, 17};
+  MessageKey key = {1, kTreeMessage};
+  agg->arm(key, 1, children, 3, kTreePackets, 0);
+  agg->mark_gone(key, 1, down, kTreePackets, 0);
+  o.push_back("t=0    arm: children 3 [3..3] (own host), 5 [5..5], 8 [8..8]; mark_gone: 17 [17..17] -> no output");
+  std::vector<AggOutput> outs(Aggregator::kMaxOutputsPerEntry);
+  Feedback gone_nack = make_fb(kTypeAck, 0, 0, 0, 0, FeedbackSet());
+  auto step = [&](uint32_t t, const Feedback &in) {
+    uint32_t n = agg->on_ack(in, t, outs.data(), (uint32_t)outs.size());
+    std::string line = fmt("t=%-4u in  %-38s -> ", t, fb_str(in).c_str());
+    if (n == 0) o.push_back(line + "nothing sent");
+    for (uint32_t i = 0; i < n; i++) {
+      o.push_back((i == 0 ? line : std::string(line.size() - 3, ' ') + "-> ") +
+                  fmt("to %u: %s", outs[i].dest, fb_str(outs[i].fb).c_str()));
+      if (outs[i].fb.flags & kFlagGone) gone_nack = outs[i].fb;
+    }
+  };
+  step(10, make_fb(kTypeAck, 0, 3, 3, 1, one_id(3)));
+  step(12, make_fb(kTypeAck, 0, 5, 3, 1, one_id(5)));
+  step(15, make_fb(kTypeAck, 0, 8, 3, 1, one_id(8)));
+  o.push_back(
+      fmt("entry %s", agg->is_armed(key) ? "still armed" : "freed (every child complete, or gone and reported)"));
+  const AggregatorStats &st = agg->stats();
+  o.push_back(fmt("stats: acks in %u, merged %u, emitted %u; silent reported %u, gone reported %u", st.acks_in,
+                  st.acks_merged, st.acks_emitted, st.silent_reported, st.gone_reported));
+  if (gone_nack.type != kTypeNack) die("gone scenario did not produce a GONE NACK");
+  o.push_back("");
+  o.push_back("The GONE NACK relay 3 sends to its parent 1 at t=15 (UDP checksum 0, relay):");
+  describe_frame(feedback_frame(3, 1, gone_nack, false), o);
   return o;
 }
 
@@ -867,8 +911,8 @@ Lines ex_error_cases() {
       {"Fanout version 2", patch([](Bytes &f) { f[kFanoutOffset + kFoVerTypeOff] = 0x21; })},
       {"type 0", patch([](Bytes &f) { f[kFanoutOffset + kFoVerTypeOff] = 0x10; })},
       {"type 5", patch([](Bytes &f) { f[kFanoutOffset + kFoVerTypeOff] = 0x15; })},
-      {"reserved flag bits 0xe0 and encoding bits 0xf0 set", patch([](Bytes &f) {
-         f[kFanoutOffset + kFoFlagsOff] |= 0xE0;
+      {"reserved flag bits 0xc0 and encoding bits 0xf0 set", patch([](Bytes &f) {
+         f[kFanoutOffset + kFoFlagsOff] |= 0xC0;
          f[kFanoutOffset + kFoSetEncOff] |= 0xF0;
        })},
       {"set encoding 4", with([](Raw &r) { r.enc = 4; })},
@@ -977,6 +1021,7 @@ const std::vector<ExampleDef> &examples() {
       {"aggregation", ex_aggregation},
       {"ack", ex_ack},
       {"nack", ex_nack},
+      {"gone", ex_gone},
       {"probe", ex_probe},
       {"error_cases", ex_error_cases},
   };

@@ -537,6 +537,313 @@ TEST(AggregatorNack, UnknownMessageGoesToItsSender) {
   expect_same_feedback(out.fb, n);
 }
 
+// ---- Gone children (mark_gone: local repair of a failed relay) ------------------------------------
+
+void expect_gone_nack(const AggOutput &o, uint32_t sequence, NodeId hull_first, NodeId hull_last) {
+  EXPECT_EQ(o.dest, kParent);
+  EXPECT_EQ(o.fb.type, kTypeNack);
+  EXPECT_EQ(o.fb.flags, kFlagGone);
+  EXPECT_EQ(o.fb.origin, kSelf);
+  EXPECT_EQ(o.fb.key.sender, kKey.sender);
+  EXPECT_EQ(o.fb.key.message_id, kKey.message_id);
+  EXPECT_EQ(o.fb.sequence, sequence);
+  EXPECT_EQ(o.fb.length, 0u);
+  EXPECT_EQ(ranges_of(o.fb.set), (Ranges{{hull_first, hull_last}}));
+}
+
+size_t count_flags(const std::vector<AggOutput> &v, uint8_t type, uint8_t flags) {
+  size_t n = 0;
+  for (const AggOutput &o : v) n += o.fb.type == type && o.fb.flags == flags;
+  return n;
+}
+
+TEST(AggregatorGone, NewGoneChildIsReportedOnceBeforeTheAckThatCompletesTheEntry) {
+  auto agg = std::make_unique<DefaultAggregator>(test_config());
+  ASSERT_EQ(agg->arm(kKey, kParent, kThree, 2, 4, 0), kArmNew);
+  agg->mark_gone(kKey, kParent, kThree[2], 4, 0); // child 30, never sent a copy
+  EXPECT_EQ(agg->stats().armed, 1u);
+  EXPECT_EQ(agg->stats().gone_reported, 0u) << "mark_gone itself emits nothing";
+  AggOutput outs[DefaultAggregator::kMaxOutputsPerEntry];
+  EXPECT_EQ(agg->on_ack(ack(10, 4, 10, {{10, 19}}), 5, outs, DefaultAggregator::kMaxOutputsPerEntry), 0u);
+  ASSERT_EQ(agg->on_ack(ack(20, 4, 10, {{20, 29}}), 6, outs, DefaultAggregator::kMaxOutputsPerEntry), 2u)
+      << "the gone child does not hold the aggregate back";
+  expect_gone_nack(outs[0], 0, 30, 39);
+  expect_aggregate(outs[1], 4, 20, {{10, 29}});
+  EXPECT_EQ(agg->stats().gone_reported, 1u);
+  EXPECT_EQ(agg->stats().silent_reported, 0u);
+  EXPECT_FALSE(agg->is_armed(kKey)) << "complete + gone and reported: settled";
+  EXPECT_TRUE(expire_all(*agg, 100000).empty()) << "reported once, never silent";
+}
+
+TEST(AggregatorGone, GoneChildAloneIsFreedByTheScanWithoutTimeout) {
+  auto agg = std::make_unique<DefaultAggregator>(test_config()); // timeout 1000
+  agg->mark_gone(kKey, kParent, child(30, 30, 39), 4, 0);
+  ASSERT_TRUE(agg->is_armed(kKey)) << "mark_gone arms the message";
+  EXPECT_EQ(agg->stats().armed, 1u);
+  std::vector<AggOutput> outs = expire_all(*agg, 1);
+  ASSERT_EQ(outs.size(), 1u);
+  expect_gone_nack(outs[0], 0, 30, 39);
+  EXPECT_FALSE(agg->is_armed(kKey)) << "nothing left to wait for";
+  EXPECT_EQ(agg->stats().entries_completed, 1u);
+  EXPECT_EQ(agg->stats().entries_in_use, 0u);
+}
+
+TEST(AggregatorGone, ExpireReportsGoneAtOnceSilentOnlyAfterTheTimeout) {
+  auto agg = std::make_unique<DefaultAggregator>(test_config()); // timeout 1000
+  ASSERT_EQ(agg->arm(kKey, kParent, kThree, 3, 4, 0), kArmNew);
+  AggOutput out;
+  EXPECT_FALSE(agg->on_ack(ack(10, 4, 10, {{10, 19}}), 5, out));
+  agg->mark_gone(kKey, kParent, kThree[1], 4, 6);
+  std::vector<AggOutput> outs = expire_all(*agg, 7);
+  ASSERT_EQ(outs.size(), 1u) << "the gone child at once; child 30 only waiting";
+  expect_gone_nack(outs[0], 0, 20, 29);
+  EXPECT_TRUE(expire_all(*agg, 500).empty()) << "gone is reported once";
+  outs = expire_all(*agg, 1001);
+  ASSERT_EQ(outs.size(), 2u) << "child 30 silent, then the aggregate (child 10 only)";
+  expect_silent_nack(outs[0], 0, 30, 39);
+  expect_aggregate(outs[1], 4, 10, {{10, 19}});
+  EXPECT_EQ(agg->stats().gone_reported, 1u);
+  EXPECT_EQ(agg->stats().silent_reported, 1u);
+  EXPECT_FALSE(agg->is_armed(kKey));
+}
+
+TEST(AggregatorGone, ExpireReportsGoneBeforeTheAckOfTheSameEntry) {
+  auto agg = std::make_unique<DefaultAggregator>(test_config());
+  ASSERT_EQ(agg->arm(kKey, kParent, kThree, 2, 4, 0), kArmNew);
+  agg->mark_gone(kKey, kParent, kThree[2], 4, 0);
+  AggOutput out;
+  EXPECT_FALSE(agg->on_ack(ack(10, 4, 10, {{10, 19}}), 5, out));
+  // The one-output form cannot carry the report and the ACK: the ACK waits for the scan.
+  EXPECT_FALSE(agg->on_ack(ack(20, 4, 10, {{20, 29}}), 6, out));
+  EXPECT_TRUE(agg->is_armed(kKey));
+  EXPECT_EQ(agg->stats().acks_emitted, 0u);
+  std::vector<AggOutput> outs = expire_all(*agg, 7);
+  ASSERT_EQ(outs.size(), 2u);
+  expect_gone_nack(outs[0], 0, 30, 39);
+  expect_aggregate(outs[1], 4, 20, {{10, 29}});
+  EXPECT_FALSE(agg->is_armed(kKey));
+}
+
+TEST(AggregatorGone, WaitingChildMarkedGoneMidMessageReportsTheNewHull) {
+  auto agg = std::make_unique<DefaultAggregator>(test_config());
+  ASSERT_EQ(agg->arm(kKey, kParent, kThree, 3, 4, 0), kArmNew);
+  AggOutput outs[DefaultAggregator::kMaxOutputsPerEntry];
+  const uint32_t kMax = DefaultAggregator::kMaxOutputsPerEntry;
+  EXPECT_EQ(agg->on_ack(ack(10, 4, 10, {{10, 19}}), 5, outs, kMax), 0u);
+  EXPECT_EQ(agg->on_ack(ack(20, 2, 5, {{20, 24}}), 6, outs, kMax), 0u) << "child 30 still waiting";
+  // Child 20 (a relay) fails: its own id only (its subtree is re-armed below it by the caller).
+  agg->mark_gone(kKey, kParent, child(20, 20, 20), 4, 7);
+  EXPECT_EQ(agg->stats().armed, 1u);
+  ASSERT_EQ(agg->on_ack(ack(30, 4, 10, {{30, 39}}), 8, outs, kMax), 2u);
+  expect_gone_nack(outs[0], 2, 20, 20); // its last cumulative sequence, the new hull
+  expect_aggregate(outs[1], 4, 20, {{10, 19}, {30, 39}});
+  EXPECT_FALSE(agg->is_armed(kKey));
+  EXPECT_EQ(agg->stats().gone_reported, 1u);
+}
+
+TEST(AggregatorGone, SilentChildMarkedGoneIsReportedGone) {
+  auto agg = std::make_unique<DefaultAggregator>(test_config());
+  ASSERT_EQ(agg->arm(kKey, kParent, kThree, 2, 4, 0), kArmNew);
+  AggOutput out;
+  EXPECT_FALSE(agg->on_ack(ack(10, 2, 10, {{10, 19}}), 5, out));
+  std::vector<AggOutput> outs = expire_all(*agg, 1001);
+  ASSERT_EQ(outs.size(), 2u);
+  expect_silent_nack(outs[0], 0, 20, 29);
+  agg->mark_gone(kKey, kParent, kThree[1], 4, 1002);
+  outs = expire_all(*agg, 1003);
+  ASSERT_EQ(outs.size(), 1u);
+  expect_gone_nack(outs[0], 0, 20, 29);
+  agg->mark_gone(kKey, kParent, kThree[1], 4, 1004);
+  EXPECT_TRUE(expire_all(*agg, 1005).empty()) << "already gone: no second report";
+  EXPECT_EQ(agg->stats().gone_reported, 1u);
+}
+
+TEST(AggregatorGone, CompleteChildStaysCompleteAndIsNotReported) {
+  auto agg = std::make_unique<DefaultAggregator>(test_config());
+  ASSERT_EQ(agg->arm(kKey, kParent, kThree, 2, 4, 0), kArmNew);
+  AggOutput out;
+  EXPECT_FALSE(agg->on_ack(ack(10, 4, 10, {{10, 19}}), 5, out));
+  agg->mark_gone(kKey, kParent, kThree[0], 4, 6); // child 10 acknowledged everything
+  EXPECT_TRUE(expire_all(*agg, 7).empty());
+  ASSERT_TRUE(agg->on_ack(ack(20, 4, 10, {{20, 29}}), 8, out)) << "nothing to report: the one-output form suffices";
+  expect_aggregate(out, 4, 20, {{10, 29}});
+  EXPECT_FALSE(agg->is_armed(kKey));
+  EXPECT_EQ(agg->stats().gone_reported, 0u);
+}
+
+TEST(AggregatorGone, GoneChildThatAcksLaterIsRecorded) {
+  auto agg = std::make_unique<DefaultAggregator>(test_config());
+  ASSERT_EQ(agg->arm(kKey, kParent, kThree, 2, 4, 0), kArmNew);
+  agg->mark_gone(kKey, kParent, kThree[2], 4, 0);
+  const uint32_t kMax = DefaultAggregator::kMaxOutputsPerEntry;
+  AggOutput outs[DefaultAggregator::kMaxOutputsPerEntry];
+  EXPECT_EQ(agg->on_ack(ack(10, 2, 10, {{10, 19}}), 1, outs, kMax), 0u);
+  ASSERT_EQ(agg->on_ack(ack(20, 2, 10, {{20, 29}}), 2, outs, kMax), 2u);
+  expect_gone_nack(outs[0], 0, 30, 39);
+  expect_aggregate(outs[1], 2, 20, {{10, 29}});
+  // Child 30 was only unreachable for a while: its ACK counts again.
+  ASSERT_EQ(agg->on_ack(ack(30, 1, 5, {{30, 34}}), 3, outs, kMax), 1u);
+  expect_aggregate(outs[0], 1, 25, {{10, 34}});
+  EXPECT_EQ(agg->stats().acks_merged, 3u);
+  for (NodeId id : {10, 20}) EXPECT_EQ(agg->on_ack(ack(id, 4, 10, {{id, (NodeId)(id + 9)}}), 4, outs, kMax), 0u);
+  EXPECT_TRUE(agg->is_armed(kKey)) << "child 30 holds the entry again";
+  ASSERT_EQ(agg->on_ack(ack(30, 4, 10, {{30, 39}}), 5, outs, kMax), 1u);
+  expect_aggregate(outs[0], 4, 30, {{10, 39}});
+  EXPECT_FALSE(agg->is_armed(kKey));
+  EXPECT_EQ(agg->stats().gone_reported, 1u);
+}
+
+TEST(AggregatorGone, GoneChildThatAcksBeforeItsReportIsNotReported) {
+  auto agg = std::make_unique<DefaultAggregator>(test_config());
+  ASSERT_EQ(agg->arm(kKey, kParent, kThree, 1, 4, 0), kArmNew);
+  agg->mark_gone(kKey, kParent, kThree[1], 4, 0);
+  AggOutput out;
+  EXPECT_FALSE(agg->on_ack(ack(20, 4, 10, {{20, 29}}), 1, out)) << "child 10 waiting";
+  ASSERT_TRUE(agg->on_ack(ack(10, 4, 10, {{10, 19}}), 2, out));
+  expect_aggregate(out, 4, 20, {{10, 29}});
+  EXPECT_FALSE(agg->is_armed(kKey));
+  EXPECT_EQ(agg->stats().gone_reported, 0u);
+}
+
+TEST(AggregatorGone, TableFullAndChildrenFullFollowTheArmRules) {
+  auto agg = std::make_unique<SmallAggregator>(test_config()); // 8 slots, 4 children
+  uint32_t armed = 0;
+  for (uint32_t id = 0; id < 200; id++) {
+    MessageKey key = {3, id};
+    agg->mark_gone(key, kParent, kThree[0], 4, 0);
+    armed += agg->is_armed(key);
+  }
+  EXPECT_EQ(armed, SmallAggregator::table_slots());
+  EXPECT_EQ(agg->stats().armed, SmallAggregator::table_slots());
+  EXPECT_EQ(agg->stats().arm_overflow, 200u - SmallAggregator::table_slots());
+
+  auto small = std::make_unique<SmallAggregator>(test_config());
+  const ChildSpec four[4] = {child(10, 10, 10), child(11, 11, 11), child(12, 12, 12), child(13, 13, 13)};
+  ASSERT_EQ(small->arm(kKey, kParent, four, 4, 2, 0), kArmNew);
+  small->mark_gone(kKey, kParent, child(14, 14, 14), 2, 1);
+  EXPECT_EQ(small->stats().children_overflow, 1u) << "no room for the gone child";
+  AggOutput outs[SmallAggregator::kMaxOutputsPerEntry];
+  small->mark_gone(kKey, kParent, child(13, 13, 13), 2, 1); // recorded: it becomes gone
+  for (NodeId id = 10; id < 12; id++)
+    EXPECT_EQ(small->on_ack(ack(id, 2, 1, {{id, id}}), 2, outs, SmallAggregator::kMaxOutputsPerEntry), 0u);
+  ASSERT_EQ(small->on_ack(ack(12, 2, 1, {{12, 12}}), 2, outs, SmallAggregator::kMaxOutputsPerEntry), 2u);
+  EXPECT_EQ(outs[0].fb.flags, kFlagGone);
+  EXPECT_EQ(ranges_of(outs[0].fb.set), (Ranges{{13, 13}}));
+  expect_aggregate(outs[1], 2, 3, {{10, 12}});
+  EXPECT_EQ(small->stats().gone_reported, 1u);
+}
+
+TEST(AggregatorGone, OutputBoundPerCallHolds) {
+  auto agg = std::make_unique<SmallAggregator>(test_config()); // 4 children: at most 5 outputs
+  const uint32_t kMax = SmallAggregator::kMaxOutputsPerEntry;
+  ASSERT_EQ(kMax, 5u);
+  const ChildSpec four[4] = {child(10, 10, 10), child(11, 11, 11), child(12, 12, 12), child(13, 13, 13)};
+  // Entry A: 3 gone children + 1 that completes through on_ack: 3 reports + the ACK.
+  ASSERT_EQ(agg->arm(kKey, kParent, four, 4, 2, 0), kArmNew);
+  for (uint32_t i = 1; i < 4; i++) agg->mark_gone(kKey, kParent, four[i], 2, 0);
+  AggOutput outs[16];
+  AggOutput sentinel;
+  sentinel.dest = 0xBEEF;
+  std::fill(outs, outs + 16, sentinel);
+  EXPECT_EQ(agg->on_ack(ack(10, 1, 1, {{10, 10}}), 1, outs, 3), 0u) << "3 reports + ACK do not fit in 3: held back";
+  EXPECT_EQ(outs[0].dest, 0xBEEF);
+  uint32_t n = agg->on_ack(ack(10, 2, 1, {{10, 10}}), 2, outs, kMax);
+  ASSERT_EQ(n, 4u);
+  for (uint32_t i = 0; i < 3; i++) EXPECT_EQ(outs[i].fb.flags, kFlagGone);
+  expect_aggregate(outs[3], 2, 1, {{10, 10}});
+  EXPECT_EQ(outs[4].dest, 0xBEEF);
+  EXPECT_FALSE(agg->is_armed(kKey));
+
+  // Entry B: 2 silent + 2 gone (one of them silent before): one report per child + the ACK.
+  const MessageKey kb = {7, 99};
+  ASSERT_EQ(agg->arm(kb, kParent, four, 4, 2, 10), kArmNew);
+  AggOutput out;
+  EXPECT_FALSE(agg->on_ack(ack(10, 1, 1, {{10, 10}}, kb), 11, out));
+  agg->mark_gone(kb, kParent, four[3], 2, 12);
+  agg->mark_gone(kb, kParent, four[0], 2, 12); // child 10 reported but incomplete: gone
+  std::fill(outs, outs + 16, sentinel);
+  n = agg->expire(5000, SmallAggregator::table_slots(), outs, kMax);
+  ASSERT_EQ(n, 4u) << "2 gone + 2 silent, no ACK (no reporting child left)";
+  std::vector<AggOutput> v(outs, outs + n);
+  EXPECT_EQ(count_flags(v, kTypeNack, kFlagGone), 2u);
+  EXPECT_EQ(count_flags(v, kTypeNack, kFlagSilent), 2u);
+  EXPECT_EQ(outs[4].dest, 0xBEEF);
+  EXPECT_FALSE(agg->is_armed(kb));
+  EXPECT_EQ(agg->stats().entries_in_use, 0u);
+  EXPECT_EQ(agg->expire(5000, SmallAggregator::table_slots(), outs, kMax), 0u);
+}
+
+TEST(AggregatorGone, RandomCallsNeverExceedTheOutputBound) {
+  auto agg = std::make_unique<SmallAggregator>(test_config(kSelf, 50, 20));
+  const uint32_t kMax = SmallAggregator::kMaxOutputsPerEntry;
+  std::mt19937 rng(7);
+  auto uni = [&](uint32_t lo, uint32_t hi) { return std::uniform_int_distribution<uint32_t>(lo, hi)(rng); };
+  AggOutput outs[2 * SmallAggregator::kMaxOutputsPerEntry];
+  for (uint32_t t = 1; t < 20000; t++) {
+    MessageKey key = {9, uni(0, 5)};
+    NodeId c = (NodeId)uni(10, 14);
+    uint32_t n = 0;
+    switch (uni(0, 4)) {
+    case 0: {
+      ChildSpec cs = child(c, c, c);
+      agg->arm(key, kParent, &cs, 1, 3, t);
+      break;
+    }
+    case 1: agg->mark_gone(key, kParent, child(c, c, c), 3, t); break;
+    case 2: n = agg->on_ack(ack(c, uni(0, 3), 1, {{c, c}}, key), t, outs, kMax); break;
+    case 3: {
+      AggOutput o;
+      n = agg->on_nack(nack(c, 0, 1, {{c, c}}, key), t, o) ? 1 : 0;
+      break;
+    }
+    default: n = agg->expire(t, uni(1, 3), outs, kMax + uni(0, kMax - 1)); break;
+    }
+    std::map<uint32_t, uint32_t> per_entry;
+    for (uint32_t i = 0; i < n; i++) per_entry[outs[i].fb.key.message_id]++;
+    for (const auto &p : per_entry) ASSERT_LE(p.second, kMax) << "outputs of one entry in one call";
+    // Within one call an entry reports a child once at most (silent or gone), before its ACK.
+    std::set<std::pair<uint32_t, NodeId>> seen;
+    std::set<uint32_t> acked;
+    for (uint32_t i = 0; i < n; i++) {
+      const Feedback &f = outs[i].fb;
+      if (f.type == kTypeAck && f.origin == kSelf) acked.insert(f.key.message_id);
+      if (f.type != kTypeNack || f.origin != kSelf) continue;
+      EXPECT_EQ(f.length, 0u);
+      EXPECT_TRUE(f.flags == kFlagGone || f.flags == kFlagSilent);
+      EXPECT_TRUE(seen.insert({f.key.message_id, f.set.range(0).first}).second) << "child reported twice";
+      EXPECT_EQ(acked.count(f.key.message_id), 0u) << "report after the entry's ACK";
+    }
+  }
+  EXPECT_GT(agg->stats().gone_reported, 0u);
+  EXPECT_GT(agg->stats().silent_reported, 0u);
+}
+
+TEST(AggregatorGone, GoneAndPlainNacksDoNotSuppressEachOther) {
+  auto agg = std::make_unique<DefaultAggregator>(test_config()); // window 500
+  ASSERT_EQ(agg->arm(kKey, kParent, kThree, 3, 8, 0), kArmNew);
+  AggOutput out;
+  Feedback gone = nack(20, 0, 0, {{20, 29}});
+  gone.flags = kFlagGone;
+  const Feedback plain = nack(10, 0, 0, {{20, 29}});
+  ASSERT_TRUE(agg->on_nack(plain, 1, out));
+  ASSERT_TRUE(agg->on_nack(gone, 2, out)) << "a plain NACK does not suppress a GONE one";
+  EXPECT_EQ(out.dest, kParent);
+  expect_same_feedback(out.fb, gone); // forwarded upstream unchanged
+  EXPECT_FALSE(agg->on_nack(gone, 3, out)) << "a GONE repeat is suppressed";
+  Feedback gone_sub = nack(20, 0, 0, {{22, 23}});
+  gone_sub.flags = kFlagGone;
+  EXPECT_FALSE(agg->on_nack(gone_sub, 4, out)) << "covered by the GONE one";
+
+  auto agg2 = std::make_unique<DefaultAggregator>(test_config());
+  ASSERT_EQ(agg2->arm(kKey, kParent, kThree, 3, 8, 0), kArmNew);
+  ASSERT_TRUE(agg2->on_nack(gone, 1, out));
+  ASSERT_TRUE(agg2->on_nack(plain, 2, out)) << "a GONE NACK does not suppress a plain one";
+  expect_same_feedback(out.fb, plain);
+  EXPECT_FALSE(agg2->on_nack(plain, 3, out));
+  EXPECT_EQ(agg2->stats().nacks_forwarded, 2u);
+  EXPECT_EQ(agg2->stats().nacks_suppressed, 1u);
+}
+
 // ---- End to end: a feedback tree of aggregators ---------------------------------------------------
 
 // Feedback frames between nodes use proto/'s cluster address plan.

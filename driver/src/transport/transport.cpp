@@ -862,6 +862,7 @@ void Transport::sync_agg_stats() {
   stats_.agg_nacks_forwarded.set(s.nacks_forwarded);
   stats_.agg_nacks_suppressed.set(s.nacks_suppressed);
   stats_.agg_silent_reported.set(s.silent_reported);
+  stats_.agg_gone_reported.set(s.gone_reported);
   stats_.agg_arm_overflow.set(s.arm_overflow);
 }
 

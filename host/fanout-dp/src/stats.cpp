@@ -53,6 +53,7 @@ namespace proto = fanout::proto;
   X(nacks_forwarded)                                                                                                   \
   X(nacks_suppressed)                                                                                                  \
   X(silent_reported)                                                                                                   \
+  X(gone_reported)                                                                                                     \
   X(entries_completed)                                                                                                 \
   X(entries_in_use)
 

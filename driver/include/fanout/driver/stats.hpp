@@ -46,6 +46,7 @@ namespace fanout::driver {
   X(agg_nacks_forwarded, "NACKs forwarded upstream")                                                                   \
   X(agg_nacks_suppressed, "NACKs suppressed as repeats")                                                               \
   X(agg_silent_reported, "children reported silent upstream")                                                          \
+  X(agg_gone_reported, "children reported gone upstream (peer down)")                                                  \
   X(agg_arm_overflow, "messages not armed: aggregator table full (their ACKs pass through)")                           \
   /* I/O */                                                                                                            \
   X(datagrams_sent, "datagrams handed to the backend and accepted")                                                    \

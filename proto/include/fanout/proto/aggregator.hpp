@@ -7,11 +7,27 @@
 //    every child has reported or been declared silent, one ACK goes upstream with
 //    sequence = minimum over reporting children, covered = sum, ranges = union; it is sent again
 //    only when that aggregate changes. Ranges are exact: every id in them acknowledged.
-//  - NACK from a child: forwarded upstream at once, unless the same (message, sequence, count)
-//    was forwarded within the suppression window for ids that include all of this NACK's ids.
-//  - a child silent for longer than the timeout: reported upstream by a NACK with kFlagSilent,
-//    sequence = the child's last cumulative sequence, count 0, ranges = the child's hull; it no
-//    longer holds back the aggregate.
+//  - NACK from a child: forwarded upstream at once, unless the same (message, flags, sequence,
+//    count) was forwarded within the suppression window for ids that include all of this NACK's
+//    ids (so a GONE NACK never suppresses, nor is suppressed by, one without kFlagGone).
+//  - a child silent for longer than the timeout -- counted from its last feedback or the last
+//    packet armed towards it, whichever is later, so a long message is not cut short -- is
+//    reported upstream by a NACK with kFlagSilent, sequence = the child's last cumulative
+//    sequence, count 0, ranges = the child's hull; it no longer holds back the aggregate.
+//  - re-arming from another parent (the tree was repaired around a failed relay, or a port
+//    moved to its backup) moves the entry to that parent: feedback follows the data's latest
+//    path, and the aggregate is sent again at its next change.
+//  - a child gone (mark_gone: the peer monitor says it is down, no copy went to it): like arm()
+//    for that child, but it is settled at once (never holds back the aggregate, never reported
+//    silent) and reported upstream exactly once by a NACK with kFlagGone, origin = self,
+//    sequence = the child's last cumulative sequence (0 if none), count 0, ranges = the hull of
+//    the mark_gone call (it replaces a recorded child's hull). A complete child stays complete
+//    (no report); a gone child stays gone (no second report). mark_gone emits nothing: the
+//    report leaves from the next expire() that examines the entry (no timeout), or from on_ack
+//    when it emits the entry's aggregate (reports first, then the ACK). A gone child that
+//    acknowledges later came back: its ACK is recorded normally (before its report: no report).
+//    Per call and entry, a child is reported once at most (silent or gone), so one call writes
+//    at most kMaxOutputsPerEntry = Children + 1 outputs for an entry.
 // Nothing is ever dropped for lack of room: when the table is full, a message is not armed and
 // its ACKs pass through unchanged (to the parent if known, else to the message's sender); the
 // same for an ACK from an unknown child or one with more ranges than a child slot holds (that
@@ -45,7 +61,7 @@ typedef BasicReceiverSet<kMaxFeedbackRanges> FeedbackSet;
 // An ACK or NACK as aggregation sees it (decoded from, or encoded into, a packet).
 struct Feedback {
   uint8_t type;  // kTypeAck or kTypeNack
-  uint8_t flags; // kFlagSilent on silent reports
+  uint8_t flags; // kFlagSilent on silent reports, kFlagGone on gone reports
   NodeId origin; // node that emitted it
   MessageKey key;
   uint32_t sequence; // ACK: cumulative; NACK: first missing
@@ -83,7 +99,8 @@ struct AggregatorStats {
   uint32_t nacks_forwarded;
   uint32_t nacks_suppressed;
   uint32_t silent_reported;   // silent children reported upstream
-  uint32_t entries_completed; // entries freed: every child complete or silent
+  uint32_t gone_reported;     // gone children reported upstream (mark_gone)
+  uint32_t entries_completed; // entries freed: every child complete, silent, gone or passed through
   uint32_t entries_in_use;
 };
 
@@ -101,7 +118,7 @@ class AckAggregator {
   static_assert(Children * RangesPerChild <= kMaxFeedbackRanges, "aggregate must fit one feedback packet");
 
  public:
-  static const uint32_t kMaxOutputsPerEntry = Children + 1; // one silent NACK per child + one ACK
+  static const uint32_t kMaxOutputsPerEntry = Children + 1; // one silent or gone NACK per child + one ACK
 
   explicit AckAggregator(const AggregatorConfig &cfg) : cfg_(cfg), cursor_(0) { reset(); }
 
@@ -110,7 +127,7 @@ class AckAggregator {
       acks_[i].valid = false;
       nacks_[i].valid = false;
     }
-    AggregatorStats zero = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    AggregatorStats zero = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     stats_ = zero;
     cursor_ = 0;
   }
@@ -125,45 +142,41 @@ class AckAggregator {
   // re-arming adds children not yet recorded and learns total_packets.
   ArmResult arm(const MessageKey &key, NodeId parent, const ChildSpec *children, uint32_t nchildren,
                 uint32_t total_packets, uint32_t now) {
-    AckEntry *e = find_ack(key);
     ArmResult result = kArmExisting;
-    if (!e) {
-      e = free_ack_slot(key);
-      if (!e) {
-        stats_.arm_overflow++;
-        return kArmTableFull;
-      }
-      e->valid = true;
-      e->key = key;
-      e->parent = parent;
-      e->total_packets = 0;
-      e->nchildren = 0;
-      e->sent_any = false;
-      e->sent_sequence = 0;
-      e->sent_covered = 0;
-      stats_.armed++;
-      stats_.entries_in_use++;
-      result = kArmNew;
-    }
-    if (e->total_packets == 0) e->total_packets = total_packets;
+    AckEntry *e = arm_entry(key, parent, total_packets, result);
+    if (!e) return kArmTableFull;
     for (uint32_t i = 0; i < kMaxArmChildren; i++) {
       if (i >= nchildren) break;
-      if (find_child(*e, children[i].id)) continue;
-      if (e->nchildren >= Children) {
-        stats_.children_overflow++;
+      Child *c = find_child(*e, children[i].id);
+      if (c) {
+        // Still being sent data: its silence counts from this packet on.
+        if (c->state == kWaiting) c->last_heard = now;
         continue;
       }
-      Child &c = e->children[e->nchildren++];
-      c.id = children[i].id;
-      c.hull_first = children[i].hull_first;
-      c.hull_last = children[i].hull_last;
-      c.state = kWaiting;
-      c.sequence = 0;
-      c.covered = 0;
-      c.nranges = 0;
-      c.last_heard = now;
+      add_child(*e, children[i], kWaiting, now);
     }
     return result;
+  }
+
+  // The peer monitor says `child` is down: no copy of this packet went to it (local repair).
+  // Arms the message like arm(key, parent, &child, 1, total_packets, now) (same table-full and
+  // children-full rules and counters), recording the child as gone with the hull given here:
+  // settled at once, reported upstream once by a NACK with kFlagGone. A recorded child that is
+  // not complete becomes gone (its hull replaced); a complete or already gone child is left as
+  // it is. Produces no output (the report leaves from expire() or on_ack()).
+  void mark_gone(const MessageKey &key, NodeId parent, const ChildSpec &child, uint32_t total_packets, uint32_t now) {
+    ArmResult result = kArmExisting;
+    AckEntry *e = arm_entry(key, parent, total_packets, result);
+    if (!e) return;
+    Child *c = find_child(*e, child.id);
+    if (!c) {
+      add_child(*e, child, kGone, now);
+      return;
+    }
+    if (c->state == kGone || c->state == kGoneReported || child_complete(*e, *c)) return;
+    c->state = kGone;
+    c->hull_first = child.hull_first;
+    c->hull_last = child.hull_last;
   }
 
   // Upstream next hop for a message: the parent it was armed with, else the message's sender.
@@ -174,25 +187,30 @@ class AckAggregator {
 
   bool is_armed(const MessageKey &key) const { return find_ack_const(key) != 0; }
 
-  // An ACK arrived. Returns true and fills out when something must be sent upstream.
-  bool on_ack(const Feedback &ack, uint32_t now, AggOutput &out) {
+  // An ACK arrived. Writes what must be sent upstream to out[0..max_out) and returns how many
+  // (max_out >= 1): the ACK passed through, or the entry's unreported gone children followed by
+  // the aggregated ACK -- at most kMaxOutputsPerEntry. When max_out cannot hold the gone reports
+  // and the ACK, the ACK is held back (0 returned): the next expire() of the entry sends the
+  // reports, then the ACK.
+  uint32_t on_ack(const Feedback &ack, uint32_t now, AggOutput *out, uint32_t max_out) {
     stats_.acks_in++;
     AckEntry *e = find_ack(ack.key);
     Child *c = e ? find_child(*e, ack.origin) : 0;
     if (c && c->state != kPassThrough && ack.set.range_count() > RangesPerChild) c->state = kPassThrough;
     if (!c || c->state == kPassThrough) {
       stats_.acks_passed++;
-      out.dest = e ? e->parent : ack.key.sender;
-      out.fb = ack;
-      return true;
+      out[0].dest = e ? e->parent : ack.key.sender;
+      out[0].fb = ack;
+      return 1;
     }
     c->last_heard = now;
-    // A reported child only moves forward; a silent child that speaks again is counted again.
+    // A reported child only moves forward; a silent or gone child that speaks again is counted
+    // again.
     bool stale = c->state == kReported &&
                  (ack.sequence < c->sequence || (ack.sequence == c->sequence && ack.length == c->covered));
     if (stale) {
       stats_.acks_duplicate++;
-      return false;
+      return 0;
     }
     stats_.acks_merged++;
     c->state = kReported;
@@ -203,8 +221,11 @@ class AckAggregator {
       if (r >= c->nranges) break;
       c->ranges[r] = ack.set.range(r);
     }
-    return emit_if_changed(*e, out);
+    return emit_if_changed(*e, out, max_out);
   }
+  // One-output form: true when out must be sent upstream. An aggregate ACK that would have to
+  // follow gone reports is held back for expire() (which sends the reports first).
+  bool on_ack(const Feedback &ack, uint32_t now, AggOutput &out) { return on_ack(ack, now, &out, 1) != 0; }
 
   // A NACK arrived. Returns true and fills out when it must go upstream (not suppressed).
   // A NACK is also a sign of life from its sender: the child is not reported silent.
@@ -225,7 +246,7 @@ class AckAggregator {
     return true;
   }
 
-  // Background scan: report silent children and free settled entries. Examines table slots
+  // Background scan: report gone and silent children and free settled entries. Examines table slots
   // from where the previous call stopped, at most `slots` of them, writing at most max_out
   // outputs (a slot is only examined when kMaxOutputsPerEntry outputs still fit). Returns the
   // number of outputs written. Hardware calls it with slots = 1 every idle cycle; software calls
@@ -240,22 +261,17 @@ class AckAggregator {
       for (uint32_t k = 0; k < Children; k++) {
         if (k >= e.nchildren) break;
         Child &c = e.children[k];
+        if (c.state == kGone) { // gone: reported at once, never also silent
+          report_gone(e, c, out[n++]);
+          continue;
+        }
         bool pending = c.state == kWaiting || (c.state == kReported && !child_complete(e, c));
         if (!pending || (uint32_t)(now - c.last_heard) <= cfg_.silent_timeout) continue;
         c.state = kSilent;
         stats_.silent_reported++;
-        AggOutput &o = out[n++];
-        o.dest = e.parent;
-        o.fb.type = kTypeNack;
-        o.fb.flags = kFlagSilent;
-        o.fb.origin = cfg_.self;
-        o.fb.key = e.key;
-        o.fb.sequence = c.sequence;
-        o.fb.length = 0;
-        o.fb.set.clear();
-        o.fb.set.append_range(c.hull_first, c.hull_last);
+        report(e, c, kFlagSilent, out[n++]);
       }
-      if (e.valid && emit_if_changed(e, out[n])) n++;
+      if (e.valid) n += emit_if_changed(e, out + n, max_out - n);
     }
     return n;
   }
@@ -263,7 +279,8 @@ class AckAggregator {
   static uint32_t table_slots() { return Sets * Ways; }
 
  private:
-  enum ChildStateCode { kWaiting = 0, kReported = 1, kSilent = 2, kPassThrough = 3 };
+  // kGone: gone, its report not sent yet; kGoneReported: gone and reported.
+  enum ChildStateCode { kWaiting = 0, kReported = 1, kSilent = 2, kPassThrough = 3, kGone = 4, kGoneReported = 5 };
 
   struct Child {
     NodeId id;
@@ -291,6 +308,7 @@ class AckAggregator {
   struct NackEntry {
     bool valid;
     MessageKey key;
+    uint8_t flags;
     uint32_t sequence;
     uint32_t length;
     uint32_t nranges;
@@ -322,6 +340,73 @@ class AckAggregator {
       if (!acks_[base + w].valid) return &acks_[base + w];
     return 0;
   }
+  // The entry of `key`, created if needed (result kArmNew), learning total_packets; 0 when the
+  // table is full (counted in arm_overflow).
+  AckEntry *arm_entry(const MessageKey &key, NodeId parent, uint32_t total_packets, ArmResult &result) {
+    AckEntry *e = find_ack(key);
+    if (!e) {
+      e = free_ack_slot(key);
+      if (!e) {
+        stats_.arm_overflow++;
+        return 0;
+      }
+      e->valid = true;
+      e->key = key;
+      e->parent = parent;
+      e->total_packets = 0;
+      e->nchildren = 0;
+      e->sent_any = false;
+      e->sent_sequence = 0;
+      e->sent_covered = 0;
+      stats_.armed++;
+      stats_.entries_in_use++;
+      result = kArmNew;
+    }
+    if (e->total_packets == 0) e->total_packets = total_packets;
+    if (e->parent != parent) {
+      // A first transmission from another node: the tree was repaired around a failed relay (or
+      // a port moved to its backup). Feedback follows the data's latest path, and the aggregate
+      // is sent again to the new parent at the next change.
+      e->parent = parent;
+      e->sent_any = false;
+    }
+    return e;
+  }
+  // Records a new child (the caller checked it is not recorded); counted in children_overflow
+  // when the entry is full.
+  void add_child(AckEntry &e, const ChildSpec &spec, uint8_t state, uint32_t now) {
+    if (e.nchildren >= Children) {
+      stats_.children_overflow++;
+      return;
+    }
+    Child &c = e.children[e.nchildren++];
+    c.id = spec.id;
+    c.hull_first = spec.hull_first;
+    c.hull_last = spec.hull_last;
+    c.state = state;
+    c.sequence = 0;
+    c.covered = 0;
+    c.nranges = 0;
+    c.last_heard = now;
+  }
+  // A NACK reporting child c upstream (silent or gone): its last sequence, count 0, its hull.
+  void report(const AckEntry &e, const Child &c, uint8_t flags, AggOutput &o) const {
+    o.dest = e.parent;
+    o.fb.type = kTypeNack;
+    o.fb.flags = flags;
+    o.fb.origin = cfg_.self;
+    o.fb.key = e.key;
+    o.fb.sequence = c.sequence;
+    o.fb.length = 0;
+    o.fb.set.clear();
+    o.fb.set.append_range(c.hull_first, c.hull_last);
+  }
+  void report_gone(const AckEntry &e, Child &c, AggOutput &o) {
+    c.state = kGoneReported;
+    stats_.gone_reported++;
+    report(e, c, kFlagGone, o);
+  }
+
   static Child *find_child(AckEntry &e, NodeId id) {
     for (uint32_t k = 0; k < Children; k++) {
       if (k >= e.nchildren) break;
@@ -333,12 +418,14 @@ class AckAggregator {
     return c.state == kReported && e.total_packets != 0 && c.sequence >= e.total_packets;
   }
 
-  // Build the aggregate; write an ACK to out if every child has settled (reported, silent or
-  // passed through), at least one reported, and (sequence, covered) changed since last sent.
-  // Frees the entry once every child is complete, silent or passed through.
-  bool emit_if_changed(AckEntry &e, AggOutput &out) {
+  // Build the aggregate; write an ACK to out if every child has settled (reported, silent, gone
+  // or passed through), at least one reported, and (sequence, covered) changed since last sent,
+  // preceded by a report of each unreported gone child (held back, 0 written, if max_out cannot
+  // hold them all). Frees the entry once every child is complete, silent, gone and reported, or
+  // passed through. Returns the number of outputs written (at most kMaxOutputsPerEntry).
+  uint32_t emit_if_changed(AckEntry &e, AggOutput *out, uint32_t max_out) {
     bool all_heard = true, any_reported = false, settled = true;
-    uint32_t min_seq = 0xFFFFFFFFu, covered = 0;
+    uint32_t min_seq = 0xFFFFFFFFu, covered = 0, gone = 0;
     for (uint32_t k = 0; k < Children; k++) {
       if (k >= e.nchildren) break;
       const Child &c = e.children[k];
@@ -350,29 +437,38 @@ class AckAggregator {
         if (!child_complete(e, c)) settled = false;
       } else if (c.state == kWaiting) {
         settled = false;
+      } else if (c.state == kGone) {
+        gone++; // settled once reported
       }
     }
     bool emit = all_heard && any_reported && (!e.sent_any || min_seq != e.sent_sequence || covered != e.sent_covered);
+    if (emit && gone + 1 > max_out) return 0; // the reports must go first: left to expire()
+    uint32_t n = 0;
     if (emit) {
-      out.dest = e.parent;
-      out.fb.type = kTypeAck;
-      out.fb.flags = 0;
-      out.fb.origin = cfg_.self;
-      out.fb.key = e.key;
-      out.fb.sequence = min_seq;
-      out.fb.length = covered;
-      merge_ranges(e, out.fb.set);
+      for (uint32_t k = 0; k < Children; k++) {
+        if (k >= e.nchildren) break;
+        if (e.children[k].state == kGone) report_gone(e, e.children[k], out[n++]);
+      }
+      AggOutput &o = out[n++];
+      o.dest = e.parent;
+      o.fb.type = kTypeAck;
+      o.fb.flags = 0;
+      o.fb.origin = cfg_.self;
+      o.fb.key = e.key;
+      o.fb.sequence = min_seq;
+      o.fb.length = covered;
+      merge_ranges(e, o.fb.set);
       e.sent_any = true;
       e.sent_sequence = min_seq;
       e.sent_covered = covered;
       stats_.acks_emitted++;
     }
-    if (all_heard && settled) {
+    if (all_heard && settled && (gone == 0 || emit)) {
       e.valid = false;
       stats_.entries_completed++;
       stats_.entries_in_use--;
     }
-    return emit;
+    return n;
   }
 
   // Union of the reporting children's ranges, ascending (insertion into a bounded list).
@@ -402,8 +498,8 @@ class AckAggregator {
     }
   }
 
-  // NACK suppression: forward unless an unexpired entry for (key, sequence, length) already
-  // covers every id of this NACK.
+  // NACK suppression: forward unless an unexpired entry for (key, flags, sequence, length)
+  // already covers every id of this NACK.
   bool nack_should_forward(const Feedback &f, uint32_t now) {
     uint32_t base = bucket(f.key) * Ways;
     NackEntry *hit = 0;
@@ -411,7 +507,8 @@ class AckAggregator {
     for (uint32_t w = 0; w < Ways; w++) {
       NackEntry &x = nacks_[base + w];
       bool live = x.valid && (uint32_t)(now - x.time) <= cfg_.nack_window;
-      if (live && same_key(x.key, f.key) && x.sequence == f.sequence && x.length == f.length) hit = &x;
+      if (live && same_key(x.key, f.key) && x.flags == f.flags && x.sequence == f.sequence && x.length == f.length)
+        hit = &x;
       if (!live)
         victim = &x;
       else if (victim->valid && (uint32_t)(now - victim->time) <= cfg_.nack_window &&
@@ -423,6 +520,7 @@ class AckAggregator {
     if (!hit) {
       e->valid = true;
       e->key = f.key;
+      e->flags = f.flags;
       e->sequence = f.sequence;
       e->length = f.length;
       e->nranges = 0;

@@ -101,6 +101,10 @@ static const uint32_t kFoLengthOff = 18;
 
 static const uint8_t kProtocolVersion = 1;
 static const uint8_t kDefaultHops = 32; // > depth of any tree over 65,536 ids with F >= 2
+// PROBE hops-left tells whose probe it is: 0 a link monitor's heartbeat (link-local, to the
+// host), kPeerProbeHops a NIC peer monitor's probe, reply or keepalive (NIC to NIC: consumed by
+// the receiving NIC, never given to its host), anything else a transport's probe (host to host).
+static const uint8_t kPeerProbeHops = 1;
 
 // Packet types (4 bits). Field meanings per type are in docs/protocol.md:
 //   DATA  sequence = packet index in the message, length = message length in bytes
@@ -122,6 +126,13 @@ static const uint8_t kFlagRetx = 0x02;   // DATA: retransmission
 static const uint8_t kFlagAckReq = 0x04; // DATA: receiver should acknowledge at once
 static const uint8_t kFlagSilent = 0x08; // NACK: receivers did not answer within the timeout
 static const uint8_t kFlagReply = 0x10;  // PROBE: answer to a probe (echoes its sequence)
+static const uint8_t kFlagGone = 0x20;   // NACK: receivers known down (peer or link monitor): data
+                                         // will not reach them; do not retransmit to them
+
+// A NIC peer monitor's PROBE (kPeerProbeHops above).
+inline bool is_peer_probe(uint8_t type, uint8_t hops_left) {
+  return type == kTypeProbe && hops_left == kPeerProbeHops;
+}
 
 // Receiver-set encodings (4 bits).
 enum SetEncoding {
