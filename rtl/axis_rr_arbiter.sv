@@ -7,12 +7,18 @@
 // feedback (the NIC shell merges the replicator's copies and the ACK aggregator's output here).
 // A waiting input is served within N - 1 frames of the others.
 //
+// PRIO_TOP = 1 makes input N-1 a strict-priority input: at every frame boundary it is served
+// first when it has a beat waiting, and it does not move the rotation of the others (the NIC's
+// peer-monitor heartbeats: one beat each, a few per microsecond, which must not wait behind
+// N - 1 data frames). Its frames still never interrupt another input's frame.
+//
 // Inputs are packed side by side (input i in bits [i*W +: W]), as corundum's arbiters do.
 // `grant` / `grant_valid` show who holds the output (status, tests).
 `default_nettype none
 
 module axis_rr_arbiter #(
     parameter int N      = 2,
+    parameter int PRIO_TOP = 0,  // 1: input N-1 has strict priority
     parameter int DATA_W = 512,
     parameter int KEEP_W = DATA_W / 8,
     parameter int USER_W = 16,
@@ -67,6 +73,10 @@ module axis_rr_arbiter #(
         pick_valid = 1'b1;
       end
     end
+    if (PRIO_TOP != 0 && s_axis_tvalid[N-1]) begin
+      pick = SW'(N - 1);
+      pick_valid = 1'b1;
+    end
   end
 
   wire [SW-1:0] cur = locked ? sel : pick;
@@ -81,7 +91,8 @@ module axis_rr_arbiter #(
     end else if (take) begin
       if (s_axis_tlast[cur]) begin
         locked <= 1'b0;
-        next_prio <= (32'(cur) == N - 1) ? '0 : cur + 1'b1;
+        // A priority frame leaves the rotation where it was.
+        if (!(PRIO_TOP != 0 && 32'(cur) == N - 1)) next_prio <= (32'(cur) == N - 1) ? '0 : cur + 1'b1;
       end else begin
         locked <= 1'b1;
         sel <= cur;

@@ -1,5 +1,6 @@
-// fanout_nic_top: the NIC shell that joins the MACs, the host and the three HLS kernels (parser,
-// replicator, ACK aggregator; docs/hls.md) and holds the link monitor and the register block.
+// fanout_nic_top: the NIC shell that joins the MACs, the host and the four HLS kernels (parser,
+// replicator, ACK aggregator, peer monitor; docs/hls.md) and holds the link monitor and the
+// register block.
 //
 // Two clock domains: mac_clk (MAC, 322 MHz) and clk (kernels, 300 MHz). Every MAC port crosses
 // through its own axis_async_fifo in each direction; everything else runs on clk. The kernels
@@ -15,14 +16,18 @@
 //   host_tx -----------------+-> rr arbiter -> parser_in
 //   repl_port[p] -------+
 //   agg_out demux [p] --+-> rr arbiter -> async FIFO -> mac_tx[p]
-//   PROBE[p] -----------+
+//   PROBE[p] -----------+   (peer_tx[p]: strict priority)
+//   peer_tx demux [p] --+
 //   parser_host --------+
 //   repl_host ----------+-> rr arbiter -> host_rx
 //   agg_out demux host -+
 //
 // The aggregator has one output for every destination, so it is split here by tdest, decided on
 // a frame's first beat and held to its tlast: tdest < P to that MAC port, PORT_LOCAL to the host,
-// anything else dropped whole and counted in agg_dropped.
+// anything else dropped whole and counted in agg_dropped. The peer monitor's frames (peer_tx,
+// one beat each, tdest = MAC port) are split the same way; a tdest >= P is dropped and counted
+// in peer_dropped. They are the TX arbiters' strict-priority input: a heartbeat waits for the
+// frame being sent at most, never behind data or behind the aggregator's frames for the host.
 //
 // Resets: rst (clk) and mac_rst (mac_clk) are synchronous to their clocks and must overlap, each
 // held at least 3 clocks of the slower side (axis_async_fifo).
@@ -119,6 +124,14 @@ module fanout_nic_top #(
     input  wire               agg_out_tvalid,
     output wire               agg_out_tready,
 
+    input  wire [511:0]       peer_tx_tdata,     // <- peer monitor's out_probe (single beats, tdest = port)
+    input  wire [63:0]        peer_tx_tkeep,
+    input  wire               peer_tx_tlast,
+    input  wire [15:0]        peer_tx_tuser,
+    input  wire [7:0]         peer_tx_tdest,
+    input  wire               peer_tx_tvalid,
+    output wire               peer_tx_tready,
+
     output wire [P-1:0]       port_down,         // -> replicator: no copies towards a dead peer
 
     // ---- configuration and status (clk) ----
@@ -127,6 +140,7 @@ module fanout_nic_top #(
     output wire [31:0]        cfg_ipv4,          // byte on the wire
     output wire [15:0]        cfg_udp_port,
     output wire [31:0]        agg_dropped,       // aggregator frames with an unknown tdest
+    output wire [31:0]        peer_dropped,      // peer-monitor beats with a tdest >= P
 
     // ---- AXI-Lite register slave (clk), rtl/regs/fanout_regs.yaml ----
     input  wire [11:0]        s_axil_awaddr,
@@ -276,26 +290,40 @@ module fanout_nic_top #(
   end
   assign agg_dropped = agg_dropped_q;
 
+  // ---------------------------------------------------------------- peer monitor split
+  // Single-beat frames: each beat is routed by its own tdest (no frame state to hold).
+  wire [P-1:0] peer_port_tready;
+  wire         peer_drop = peer_tx_tdest >= TW'(P);
+  logic [31:0] peer_dropped_q;
+  assign peer_tx_tready = peer_drop || |peer_port_tready;
+  always_ff @(posedge clk) begin
+    if (rst) peer_dropped_q <= '0;
+    else if (peer_tx_tvalid && peer_drop) peer_dropped_q <= peer_dropped_q + 1;
+  end
+  assign peer_dropped = peer_dropped_q;
+
   // ---------------------------------------------------------------- transmit: per MAC port
-  // Arbiter inputs: 0 replicator copies, 1 aggregator ACK/NACK, 2 PROBE heartbeat.
+  // Arbiter inputs: 0 replicator copies, 1 aggregator ACK/NACK, 2 PROBE heartbeat, 3 the peer
+  // monitor's frames (strict priority: PRIO_TOP).
   for (genvar p = 0; p < P; p++) begin : g_tx
     wire [DW-1:0] tx_tdata;
     wire [KW-1:0] tx_tkeep;
     wire          tx_tlast, tx_tvalid, tx_tready;
     wire [UW-1:0] tx_tuser;
     wire [TW-1:0] tx_tdest;
-    wire [2:0]    in_tready;
+    wire [3:0]    in_tready;
     wire [1:0]    unused_grant;
     wire          unused_grant_valid;
-    axis_rr_arbiter #(.N(3)) u_arb (
+    axis_rr_arbiter #(.N(4), .PRIO_TOP(1)) u_arb (
         .clk, .rst,
-        .s_axis_tdata({probe_tdata[p*DW+:DW], agg_out_tdata, repl_port_tdata[p*DW+:DW]}),
-        .s_axis_tkeep({probe_tkeep[p*KW+:KW], agg_out_tkeep, repl_port_tkeep[p*KW+:KW]}),
-        .s_axis_tlast({probe_tlast[p], agg_out_tlast, repl_port_tlast[p]}),
+        .s_axis_tdata({peer_tx_tdata, probe_tdata[p*DW+:DW], agg_out_tdata, repl_port_tdata[p*DW+:DW]}),
+        .s_axis_tkeep({peer_tx_tkeep, probe_tkeep[p*KW+:KW], agg_out_tkeep, repl_port_tkeep[p*KW+:KW]}),
+        .s_axis_tlast({peer_tx_tlast, probe_tlast[p], agg_out_tlast, repl_port_tlast[p]}),
         // The PROBE is built here: this node is its ingress, port p its egress.
-        .s_axis_tuser({UW'(fanout_proto_pkg::PORT_LOCAL), agg_out_tuser, repl_port_tuser[p*UW+:UW]}),
-        .s_axis_tdest({TW'(p), agg_out_tdest, repl_port_tdest[p*TW+:TW]}),
-        .s_axis_tvalid({probe_tvalid[p], agg_port_tvalid[p], repl_port_tvalid[p]}),
+        .s_axis_tuser({peer_tx_tuser, UW'(fanout_proto_pkg::PORT_LOCAL), agg_out_tuser, repl_port_tuser[p*UW+:UW]}),
+        .s_axis_tdest({TW'(p), TW'(p), agg_out_tdest, repl_port_tdest[p*TW+:TW]}),
+        .s_axis_tvalid({peer_tx_tvalid && peer_tx_tdest == TW'(p), probe_tvalid[p], agg_port_tvalid[p],
+                        repl_port_tvalid[p]}),
         .s_axis_tready(in_tready),
         .m_axis_tdata(tx_tdata), .m_axis_tkeep(tx_tkeep), .m_axis_tlast(tx_tlast),
         .m_axis_tuser(tx_tuser), .m_axis_tdest(tx_tdest), .m_axis_tvalid(tx_tvalid),
@@ -305,6 +333,7 @@ module fanout_nic_top #(
     assign repl_port_tready[p] = in_tready[0];
     assign agg_port_tready[p] = in_tready[1];
     assign probe_tready[p] = in_tready[2];
+    assign peer_port_tready[p] = in_tready[3];
     // Any beat the port sends resets its heartbeat timer: PROBEs go out on idle links only.
     assign tx_beat[p] = tx_tvalid && tx_tready;
 

@@ -8,23 +8,26 @@
 // Inputs:
 //  * in_arm: one ArmWord per child of every DATA packet the replicator forwarded (fanout/hls/
 //    arm.hpp); each word is applied as arm(key, parent, &child, 1, total_packets, now), which is
-//    what arming all children at once does (arm is idempotent per message). Arming never produces
-//    output, so in_arm is read whenever it holds a word: at most one word per clock.
+//    what arming all children at once does (arm is idempotent per message); a word with `gone` set
+//    (peer down, no copy sent) is applied as mark_gone(key, parent, child, total_packets, now).
+//    Neither produces output, so in_arm is read whenever it holds a word: at most one per clock.
 //  * in_fb + in_meta: ACK and NACK frames, already validated by the parser (parser.hpp), with their
 //    ParsedMeta written in the clock of the first beat. One beat per clock at most. The header
 //    comes from the meta (the parser's decode of the same bytes); the set body (beats 1-16, at
 //    most kMaxSetBytes, the whole rest of a feedback frame, which carries no payload) is kept in
 //    a slot of a small body ring. At tlast the frame is decoded into a proto::Feedback (type,
 //    flags, origin, key = (sender, message id), sequence, length, set by proto::decode_set into a
-//    proto::FeedbackSet) and applied with on_ack / on_nack in that clock.
+//    proto::FeedbackSet) and applied with on_ack / on_nack in that clock (on_ack may write the
+//    entry's unreported GONE NACKs before its aggregate: up to kMaxOutputsPerEntry outputs).
 //  * `now` is the kernel's own clock counter, incremented by every step(): timeouts are in clocks.
 //
 // Table walk: a clock in which no feedback frame completes runs one step of proto's background
 // scan, expire(now, 1, ...), which examines one table slot (reports silent children, frees
-// settled entries) -- only when the output queue has room for kMaxOutputsPerEntry outputs, the
-// most one slot can produce. A whole walk is Sets * Ways such clocks, so a silent child is
-// reported within silent_timeout + Sets * Ways idle clocks of its last feedback. Back-to-back
-// 1-beat ACKs leave no idle clock: the walk (silence detection) pauses while they last.
+// settled entries, reports gone children at once) -- only when the output queue has room for
+// kMaxOutputsPerEntry outputs, the most one slot can produce. A whole walk is Sets * Ways such
+// clocks, so a silent child is reported within silent_timeout + Sets * Ways idle clocks of its
+// last feedback. Back-to-back 1-beat ACKs leave no idle clock: the walk (silence detection)
+// pauses while they last.
 //
 // Outputs: every proto::AggOutput becomes one frame, proto::build_frame with
 //  * destination: the neighbour table entry of out.dest (MAC, IPv4; tdest = its port), or, when
@@ -41,10 +44,11 @@
 // Frames wait in a bounded output queue (kQueueDepth entries: kAggQueueDepth, or the next power of
 // two above kMaxOutputsPerEntry + 1 for more children; fixed arrays) and leave one beat
 // per clock, in the order their outputs were produced. A feedback beat is read only when the
-// queue has room for the one output its frame could produce (and a body slot is free), and the
-// walk runs only with room for kMaxOutputsPerEntry: when `out` is back-pressured, the queue fills
-// and the kernel stops reading in_fb (backpressure upstream); nothing is dropped. full() is
-// checked before every write.
+// queue has room for one output (and a body slot is free): an aggregate with gone reports that
+// does not fit the room left is held back by proto until the walk reaches its entry. The walk
+// runs only with room for kMaxOutputsPerEntry: when `out` is back-pressured,
+// the queue fills and the kernel stops reading in_fb (backpressure upstream); nothing is
+// dropped. full() is checked before every write.
 //
 // Frames that cannot be decoded: a valid feedback frame whose set has more ranges than a
 // FeedbackSet holds (a bitmap body of up to 1,024 bytes can carry thousands of ranges) is counted
@@ -136,6 +140,7 @@ enum AckAggCounter {
   kAggCntNacksForwarded,
   kAggCntNacksSuppressed,
   kAggCntSilentReported,
+  kAggCntGoneReported,
   kAggCntEntriesCompleted,
   kAggCntEntriesInUse,
   kAggCntArmWords,    // ArmWords read
@@ -171,7 +176,8 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
  public:
   typedef proto::AckAggregator<Sets, Ways, Children, RangesPerChild> Aggregator;
   static const uint32_t kMaxOutputsPerEntry = Aggregator::kMaxOutputsPerEntry;
-  // One walk step (every child silent + the ACK) and one feedback output must fit together.
+  // One walk step or one feedback frame (every child silent or gone + the ACK), and a frame
+  // still leaving, must fit together.
   static const uint32_t kQueueDepth = agg_queue_depth(kMaxOutputsPerEntry + 1);
   static const uint32_t kQueueMask = kQueueDepth - 1;
 
@@ -219,6 +225,7 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
     c[kAggCntNacksForwarded] = s.nacks_forwarded;
     c[kAggCntNacksSuppressed] = s.nacks_suppressed;
     c[kAggCntSilentReported] = s.silent_reported;
+    c[kAggCntGoneReported] = s.gone_reported;
     c[kAggCntEntriesCompleted] = s.entries_completed;
     c[kAggCntEntriesInUse] = s.entries_in_use;
     c[kAggCntArmWords] = arm_words_;
@@ -248,11 +255,17 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
     // Arming produces no output: never held back.
     if (!in_arm.empty()) {
       ArmWord a = in_arm.read();
-      agg_.arm(a.key, a.parent, &a.child, 1, a.total_packets, now_);
+      if (a.gone)
+        agg_.mark_gone(a.key, a.parent, a.child, a.total_packets, now_);
+      else
+        agg_.arm(a.key, a.parent, &a.child, 1, a.total_packets, now_);
       arm_words_++;
     }
 
-    // Feedback: a beat is read only if the output its frame may produce has room.
+    // Feedback: a beat is read only if the queue has room for one output (a pass-through, a
+    // forwarded NACK or an aggregate). An aggregate that also carries gone reports needs more:
+    // on_ack is given the room there is, and holds the ACK back when it does not fit (the walk
+    // sends the reports, then the ACK, when it reaches the entry).
     bool completed = false;
     bool room = queue_free() >= 1 && body_wr_ - body_rd_ < kAggBodySlots;
     if (room && !in_fb.empty() && (fb_beat_ != 0 || !in_meta.empty())) {
@@ -331,7 +344,8 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
     q_wr_++;
   }
 
-  // tlast of a feedback frame: decode and apply (callers checked the queue has room for one).
+  // tlast of a feedback frame: decode and apply (callers checked the queue has room for one
+  // output).
   void finish_feedback() {
     frames_in_++;
     const proto::FanoutHeader &h = fb_meta_.hdr;
@@ -350,8 +364,13 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
     int code = proto::decode_set((proto::SetEncoding)h.set_encoding, body_[body_wr_ & kAggBodyMask], h.set_len, fb.set);
     proto::AggOutput &o = fb_scratch_;
     if (code == proto::kOk) {
-      bool emit = h.type == proto::kTypeAck ? agg_.on_ack(fb, now_, o_scratch_) : agg_.on_nack(fb, now_, o_scratch_);
-      if (emit) enqueue(o_scratch_, false);
+      uint32_t free = queue_free() < kMaxOutputsPerEntry ? queue_free() : kMaxOutputsPerEntry;
+      uint32_t n = h.type == proto::kTypeAck ? agg_.on_ack(fb, now_, fb_out_, free)
+                                             : (agg_.on_nack(fb, now_, fb_out_[0]) ? 1u : 0u);
+      for (uint32_t i = 0; i < kMaxOutputsPerEntry; i++) {
+        if (i >= n) break;
+        enqueue(fb_out_[i], false);
+      }
       return;
     }
     // Undecodable: the original frame goes upstream; the body slot stays until it is sent.
@@ -456,8 +475,9 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
   uint32_t body_rd_;
   uint32_t fb_beat_; // beats of the frame read so far, saturating at kAggBodyBeats + 1
 
-  proto::AggOutput fb_scratch_; // decoded feedback (its fb) / pass-through output
-  proto::AggOutput o_scratch_;  // on_ack / on_nack output
+  proto::AggOutput fb_scratch_;                  // decoded feedback (its fb) / pass-through output
+  proto::AggOutput o_scratch_;                   // on_ack output of an undecodable ACK (passed through)
+  proto::AggOutput fb_out_[kMaxOutputsPerEntry]; // on_ack / on_nack outputs
   proto::AggOutput walk_out_[kMaxOutputsPerEntry];
 
   uint32_t now_;

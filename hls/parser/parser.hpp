@@ -4,6 +4,8 @@
 // from `in` and writes at most one beat to each output. Every frame is classified exactly as
 // proto::parse_frame classifies it with verify_udp_checksum = false, then
 //  * kNotFanout: the frame goes to out_host unchanged, beat for beat;
+//  * kOk, a PROBE with hops-left kPeerProbeHops (the peer monitor's, hls/peer_monitor): its ParsedMeta goes
+//    to out_seen and the frame is dropped (counted by peer_frames());
 //  * kOk: the frame goes to out_fanout unchanged, beat for beat, and one ParsedMeta goes to
 //    out_meta in the clock its first beat is written;
 //  * any other code: the frame is dropped whole (nothing of it reaches an output) and
@@ -99,6 +101,8 @@ class Parser {
   void reset() {
     wr_ = 0;
     commit_ = 0;
+    seen_dropped_ = 0;
+    peer_frames_ = 0;
     rd_ = 0;
     desc_wr_ = 0;
     desc_rd_ = 0;
@@ -124,6 +128,10 @@ class Parser {
   uint32_t overflow_count() const { return overflow_count_; }
   // Frames dropped because the MAC flagged them bad (tuser bit 8).
   uint32_t bad_frame_count() const { return bad_frame_count_; }
+  // out_seen words dropped because the tap was full (a sign of life lost, nothing else).
+  uint32_t seen_dropped() const { return seen_dropped_; }
+  // Peer-monitor frames (PROBE with hops-left kPeerProbeHops): valid, given to out_seen, not kept.
+  uint32_t peer_frames() const { return peer_frames_; }
   // Beats stored (committed or in progress) in the FIFO.
   uint32_t fifo_level() const { return wr_ - rd_; }
 
@@ -136,9 +144,21 @@ class Parser {
     *bad_frames = bad_frame_count_;
   }
 
-  // One clock.
+  // One clock, without the out_seen tap (its words are discarded).
   void step(hls::stream<axis_word> &in, hls::stream<axis_word> &out_fanout, hls::stream<ParsedMeta> &out_meta,
             hls::stream<axis_word> &out_host) {
+    step(in, out_fanout, out_meta, out_host, no_seen_);
+    while (!no_seen_.empty()) no_seen_.read();
+  }
+
+  // One clock. out_seen: the ParsedMeta of every valid Fanout frame (kOk), written in the clock
+  // its last beat is classified -- before the frame waits in the FIFO behind others -- for the
+  // peer monitor (hls/peer_monitor): a frame from a peer is a sign of life the moment it is
+  // whole and valid. A tap: when out_seen is full the word is dropped and counted
+  // (seen_dropped()), never holding the data path. The peer monitor's own frames (PROBE with
+  // hops-left kPeerProbeHops) go to out_seen only: they are not kept (peer_frames() counts them).
+  void step(hls::stream<axis_word> &in, hls::stream<axis_word> &out_fanout, hls::stream<ParsedMeta> &out_meta,
+            hls::stream<axis_word> &out_host, hls::stream<ParsedMeta> &out_seen) {
     FANOUT_HLS_PRAGMA(HLS PIPELINE II = 1)
     // Output side first: a slot it frees is usable by this clock's input beat (one BRAM port
     // reads, the other writes).
@@ -202,13 +222,32 @@ class Parser {
           ParsedMeta meta = ParsedMeta();
           int code = classify_frame(head_, in_bytes_, udp_port_, scratch_, meta);
           error_counts_[code]++;
-          if (code == proto::kOk || code == proto::kNotFanout) {
+          bool peer_frame = code == proto::kOk && proto::is_peer_probe(meta.hdr.type, meta.hdr.hops_left);
+          if (peer_frame) {
+            // A peer monitor's probe, reply or keepalive (hops-left 1): its meta on out_seen is
+            // all it carries; the frame is not kept (it would cost the FIFO and the replicator a
+            // slot per heartbeat).
+            meta.ingress_port = in_ingress_;
+            peer_frames_++;
+            if (!out_seen.full()) {
+              out_seen.write(meta);
+            } else {
+              seen_dropped_++;
+            }
+          } else if (code == proto::kOk || code == proto::kNotFanout) {
             meta.ingress_port = in_ingress_;
             FrameDesc &d = desc_[desc_wr_ & kParserFifoMask];
             d.to_host = code == proto::kNotFanout;
             d.meta = meta;
             desc_wr_++;
             commit_ = wr_;
+            if (code == proto::kOk) {
+              if (!out_seen.full()) {
+                out_seen.write(meta);
+              } else {
+                seen_dropped_++;
+              }
+            }
           } else {
             wr_ = commit_;
           }
@@ -233,9 +272,12 @@ class Parser {
   uint16_t udp_port_;
   // Beat FIFO. Pointers count beats modulo 2^32; the slot is the pointer masked.
   axis_word fifo_[kParserFifoBeats];
-  uint32_t wr_;     // next write (frame in progress included)
-  uint32_t commit_; // end of the last kept frame: the output side reads up to here
-  uint32_t rd_;     // next beat to send
+  uint32_t wr_;                     // next write (frame in progress included)
+  uint32_t commit_;                 // end of the last kept frame: the output side reads up to here
+  uint32_t seen_dropped_;           // out_seen words dropped: the tap was full
+  uint32_t peer_frames_;            // peer-monitor frames given to out_seen only
+  hls::stream<ParsedMeta> no_seen_; // the 4-stream step()'s discarded tap
+  uint32_t rd_;                     // next beat to send
   FrameDesc desc_[kParserFifoBeats];
   uint32_t desc_wr_;
   uint32_t desc_rd_;

@@ -2,7 +2,9 @@
 // fanout::hw::Parser. Free-running (ap_ctrl_none): one call is one clock.
 //
 // Ports:
-//  * in, out_fanout, out_meta, out_host: AXI-Stream with register slices (axis register both).
+//  * in, out_fanout, out_meta, out_host, out_seen: AXI-Stream with register slices (axis register
+//    both). out_seen is the peer monitor's tap (parser.hpp): the meta of each valid Fanout frame
+//    as soon as it is classified; seen_dropped counts words it could not take.
 //    AXI-Stream ports have no depth; the kernel's buffering is its internal FIFO (parser.hpp).
 //  * s_axilite (bundle ctrl): udp_port, the Fanout destination port (0, the register's reset
 //    value, means proto::kDefaultUdpPort); error_counts[kErrorCount], frames per ParseError code;
@@ -22,14 +24,17 @@
 
 extern "C" void fanout_parser(hls::stream<fanout::hw::axis_word> &in, hls::stream<fanout::hw::axis_word> &out_fanout,
                               hls::stream<fanout::hw::ParsedMeta> &out_meta,
-                              hls::stream<fanout::hw::axis_word> &out_host, uint16_t udp_port,
+                              hls::stream<fanout::hw::axis_word> &out_host,
+                              hls::stream<fanout::hw::ParsedMeta> &out_seen, uint16_t udp_port,
                               uint32_t error_counts[fanout::proto::kErrorCount], uint32_t *overflow_count,
-                              uint32_t *bad_frame_count) {
+                              uint32_t *bad_frame_count, uint32_t *seen_dropped) {
   FANOUT_HLS_PRAGMA(HLS INTERFACE ap_ctrl_none port = return )
   FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = in)
   FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = out_fanout)
   FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = out_meta)
   FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = out_host)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = out_seen)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = seen_dropped bundle = ctrl)
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = udp_port bundle = ctrl)
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = error_counts bundle = ctrl)
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = overflow_count bundle = ctrl)
@@ -38,6 +43,7 @@ extern "C" void fanout_parser(hls::stream<fanout::hw::axis_word> &in, hls::strea
 
   static fanout::hw::Parser parser;
   parser.set_udp_port(udp_port == 0 ? fanout::proto::kDefaultUdpPort : udp_port);
-  parser.step(in, out_fanout, out_meta, out_host);
+  parser.step(in, out_fanout, out_meta, out_host, out_seen);
   parser.read_counters(error_counts, overflow_count, bad_frame_count);
+  *seen_dropped = parser.seen_dropped();
 }

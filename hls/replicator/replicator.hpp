@@ -8,7 +8,10 @@
 //    only its subset of the receiver set; one ArmWord per child (and one for self) on out_arm.
 //  * ACK, NACK: unchanged to the ACK aggregator, ParsedMeta on out_fb_meta in the clock of the
 //    first beat, beats on out_fb.
-//  * PROBE: unchanged to out_host (tdest = kHostPort); the link monitor is RTL (later).
+//  * PROBE: a peer monitor's (hops-left proto::kPeerProbeHops, hls/peer_monitor, which reads it
+//    from the parser's meta; the parser already drops them, this is for a parser that does not)
+//    is consumed and counted; any other (a link monitor's heartbeat, a transport's probe) goes
+//    unchanged to out_host (tdest = kHostPort).
 //
 // Next hops (config: mode, tree fan-out F, port table, neighbour table, this node's addresses):
 //  * tree mode: remaining = set minus self; proto::tree_split(remaining, F); a copy per chunk to
@@ -24,6 +27,17 @@
 //    piece is its own copy to the piece's first id. A copy whose destination has no valid
 //    neighbour entry, or whose egress port is >= P, is dropped and counted (unroutable).
 //  * hops_left == 0: no copies (local delivery still happens).
+// Local repair (docs/reliability.md):
+//  * tree mode: a node the peer monitor declared down (apply_peer_state, NodeDownTable) is never a
+//    chunk's head: the chunk goes to its first live id instead (at most kReplMaxGoneHeads heads
+//    skipped per chunk, the rest counted), which splits the rest by the tree rule as the dead
+//    head would have. Each skipped head is armed as gone (ArmWord::gone, hull [id, id], no copy),
+//    so the ACK aggregator reports it upstream in a NACK with kFlagGone and the sender names it.
+//    Only the failed child's subset changes course; the other chunks are as before.
+//  * port mode: a port the link monitor marks down with a backup port configured
+//    (kTablePortBackup) that is up sends its copies out of the backup port, to the backup port's
+//    Fanout peer (which routes the ids onwards and aggregates them); without a usable backup the
+//    copies are dropped and counted (kCntPortDownCopies).
 // A copy is exactly what proto::build_frame makes from: eth_dst/ip_dst = the neighbour's,
 // eth_src/ip_src = this node's, the input's TOS and UDP source port, TTL kDefaultIpTtl, IP id 0,
 // the configured UDP destination port, the input's Fanout header with hops_left - 1 and
@@ -94,6 +108,7 @@
 #include "fanout/hls/compat.hpp"
 #include "fanout/hls/neighbour.hpp"
 #include "fanout/hls/parsed_meta.hpp"
+#include "fanout/hls/peer_state.hpp"
 #include "fanout/hls/table_write.hpp"
 #include "fanout/proto/beats.hpp"
 #include "fanout/proto/packet.hpp"
@@ -121,6 +136,12 @@ static_assert(proto::kMaxSetBytes % proto::kBeatBytes == 0, "set body is whole b
 // fitted one packet fits again); port mode with a port table that scatters a large set can need
 // more pieces. Copies past this bound are dropped and counted (plan_overflow).
 static const uint32_t kReplMaxCopies = 1024;
+// Tree mode: down heads skipped per chunk (one NodeDownTable read each). Past it, the chunk's
+// remaining ids are dropped and counted (kCntRepairLimit): a chunk with that many dead nodes at
+// its head needs the sender's retransmission, which re-splits the set.
+static const uint32_t kReplMaxGoneHeads = 8;
+// Gone children armed per frame (kReplMaxGoneHeads per chunk, at most kMaxTreeFanout chunks).
+static const uint32_t kReplMaxGone = 64;
 
 // Operating mode (s_axilite register `mode`).
 static const uint8_t kReplModeTree = 0;
@@ -146,7 +167,11 @@ enum ReplCounter {
   kCntBadSet,            // DATA frames whose set failed to decode (dropped whole; 0 after the parser)
   kCntBadType,           // frames of an unknown type (dropped whole; 0 after the parser)
   kCntPlanOverflow,      // copies dropped: more than kReplMaxCopies pieces, or not buildable
-  kCntPortDownCopies,    // copies dropped: their egress port is marked down (link monitor)
+  kCntPortDownCopies,    // copies dropped: their egress port is marked down (link monitor), no backup
+  kCntGoneHeads,         // tree mode: chunk heads skipped because their peer is down (armed gone)
+  kCntRepairLimit,       // tree mode: chunks dropped with more than kReplMaxGoneHeads down heads
+  kCntBackupCopies,      // port mode: copies sent out of a backup port (their port is down)
+  kCntPeerProbesIn,      // peer probes and replies (PROBE, hops-left kPeerProbeHops) consumed, not given to the host
   kReplCounterCount
 };
 
@@ -159,6 +184,8 @@ template <uint32_t P> class Replicator {
     for (uint32_t p = 0; p < P; p++) {
       port_peer_[p] = 0;
       port_peer_valid_[p] = false;
+      port_backup_[p] = 0;
+      port_backup_valid_[p] = false;
     }
     reset();
   }
@@ -179,6 +206,8 @@ template <uint32_t P> class Replicator {
     local_pending_ = false;
     ncopies_ = 0;
     copy_next_ = 0;
+    ngone_ = 0;
+    gone_next_ = 0;
     win_ = 0;
     for (uint32_t i = 0; i < kReplCounterCount; i++) counters_[i] = 0;
   }
@@ -215,6 +244,20 @@ template <uint32_t P> class Replicator {
   void clear_port_peer(uint8_t port) {
     if (port < P) port_peer_valid_[port] = false;
   }
+  // Port mode: copies for `port` leave on `backup` while `port` is down and `backup` is up.
+  void set_port_backup(uint8_t port, uint8_t backup) {
+    if (port < P && backup < P && backup != port) {
+      port_backup_[port] = backup;
+      port_backup_valid_[port] = true;
+    }
+  }
+  void clear_port_backup(uint8_t port) {
+    if (port < P) port_backup_valid_[port] = false;
+  }
+  // Tree mode: the peer monitor's verdict on a node (hls/peer_monitor); applies to frames planned
+  // from the next clock on.
+  void apply_peer_state(const PeerState &s) { down_.set(s.id, s.down); }
+  bool peer_down(proto::NodeId id) const { return down_.down(id); }
   const NeighbourTable &neighbours() const { return neighbours_; }
   const proto::PortTable &port_table() const { return ports_; }
   // One entry written through the tbl_* registers (table_write.hpp).
@@ -228,6 +271,12 @@ template <uint32_t P> class Replicator {
         set_port_peer(w.port, w.index);
       } else {
         clear_port_peer(w.port);
+      }
+    } else if (w.kind == kTablePortBackup) {
+      if (w.valid) {
+        set_port_backup(w.port, (uint8_t)w.index);
+      } else {
+        clear_port_backup(w.port);
       }
     }
   }
@@ -252,7 +301,7 @@ template <uint32_t P> class Replicator {
     FANOUT_HLS_PRAGMA(HLS PIPELINE II = 1)
     // Output side first: slots it frees are usable by this clock's input beat (one BRAM port
     // reads, the other writes).
-    if (!active_) load_unit();
+    if (!active_) load_unit(out_arm);
     if (active_) emit_beat(out_port, out_host, out_arm, out_fb_meta, out_fb);
 
     // Input side: one beat when there is room; a frame's first beat also takes its ParsedMeta.
@@ -303,6 +352,10 @@ template <uint32_t P> class Replicator {
   static const uint8_t kSrcTree = 0xFF;
   // What the engine is sending: the frame unchanged to out_host or out_fb, or a copy.
   enum UnitKind { kUnitHost = 0, kUnitFb = 1, kUnitCopy = 2 };
+  // A chunk head skipped because its peer is down: armed gone (hull [id, id]), no copy.
+  struct GoneChild {
+    proto::NodeId id;
+  };
   // Largest remaining set: a decoded set (kMaxSetRanges ranges) with self removed from the
   // middle of a range.
   typedef proto::BasicReceiverSet<proto::kMaxSetRanges + 1> RemainingSet;
@@ -326,11 +379,19 @@ template <uint32_t P> class Replicator {
   // Bring the next unit of the current frame (or of the next frame) into the engine. In C
   // simulation the planning of a new frame and the header of a new copy are computed here, in
   // the clock the unit starts (see "Planning" above).
-  void load_unit() {
+  void load_unit(hls::stream<ArmWord> &out_arm) {
     if (!planned_) {
       if (desc_rd_ == desc_wr_) return; // nothing stored
       const Desc &d = desc_[desc_rd_ & kReplDescMask];
       uint8_t t = d.meta.hdr.type;
+      if (proto::is_peer_probe(t, d.meta.hdr.hops_left)) {
+        // A peer probe or reply (hops-left 1, hls/peer_monitor): NIC to NIC, read by the peer
+        // monitor from the parser's meta; consumed here, never given to the host.
+        if (desc_done_ == desc_rd_) return; // wait for its (single) beat to be stored
+        counters_[kCntPeerProbesIn]++;
+        finish_frame();
+        return;
+      }
       if (t == proto::kTypeAck || t == proto::kTypeNack || t == proto::kTypeProbe) {
         // Pass-through, cut-through: may start before the frame is complete.
         start_pass(t == proto::kTypeProbe ? kUnitHost : kUnitFb, true);
@@ -348,6 +409,10 @@ template <uint32_t P> class Replicator {
         return;
       }
       planned_ = true;
+    }
+    if (gone_next_ < ngone_) {
+      emit_gone(out_arm);
+      return;
     }
     if (local_pending_) {
       local_pending_ = false;
@@ -379,6 +444,30 @@ template <uint32_t P> class Replicator {
     local_pending_ = false;
     ncopies_ = 0;
     copy_next_ = 0;
+    ngone_ = 0;
+    gone_next_ = 0;
+  }
+
+  // Arm one skipped head as gone: one ArmWord, no beat (a clock of the engine). Held while out_arm
+  // is full. Gone words come first, so `last` is set on the frame's final word only when nothing
+  // else (local delivery, copy) follows.
+  void emit_gone(hls::stream<ArmWord> &out_arm) {
+    if (out_arm.full()) return;
+    const ParsedMeta &m = frame_.meta;
+    ArmWord a;
+    a.key.sender = m.hdr.sender;
+    a.key.message_id = m.hdr.message_id;
+    a.parent = m.ingress_port == kHostPort ? self_.id : m.hdr.origin;
+    a.child.id = gone_[gone_next_].id;
+    a.child.hull_first = a.child.id;
+    a.child.hull_last = a.child.id;
+    a.total_packets = proto::packets_in_message(m.hdr, m.payload_len);
+    a.gone = true;
+    gone_next_++;
+    a.last = gone_next_ == ngone_ && !local_pending_ && ncopies_ == 0;
+    out_arm.write(a);
+    counters_[kCntArmWords]++;
+    if (a.last) finish_frame();
   }
 
   // Decode the stored set and make the copy list. false: the set does not decode.
@@ -398,6 +487,8 @@ template <uint32_t P> class Replicator {
 
     ncopies_ = 0;
     copy_next_ = 0;
+    ngone_ = 0;
+    gone_next_ = 0;
     bool hops = m.hdr.hops_left > 0;
     if (!hops) counters_[kCntHopsExhausted]++;
     uint32_t room = proto::kMaxFrameBytes - proto::kFixedHeadersBytes - m.payload_len;
@@ -421,7 +512,7 @@ template <uint32_t P> class Replicator {
         for (uint32_t c = 0; c < proto::kMaxTreeFanout; c++) {
           if (c >= n) break;
           remaining_.slice(chunks_[c].begin, chunks_[c].end, chunk_set_);
-          add_pieces(chunk_set_, kSrcTree);
+          if (repair_chunk(m)) add_pieces(chunk_set_, kSrcTree);
         }
       }
     }
@@ -429,6 +520,26 @@ template <uint32_t P> class Replicator {
     uint8_t in_tos = (uint8_t)byte(ring_[d.start & kReplRingMask].data, proto::kIpTosOff).to_uint();
     in_tos_ = in_tos;
     return true;
+  }
+
+  // Local repair of chunk_set_ (tree mode): skip the heads whose peer is down, arming each as gone
+  // (not for a retransmission, which arms nothing). false: nothing left to send (every id was a
+  // down head, or more than kReplMaxGoneHeads of them).
+  bool repair_chunk(const ParsedMeta &m) {
+    bool retx = (m.hdr.flags & proto::kFlagRetx) != 0;
+    for (uint32_t i = 0; i <= kReplMaxGoneHeads; i++) {
+      if (chunk_set_.empty()) return false;
+      proto::NodeId head = chunk_set_.first_id();
+      if (!down_.down(head)) return true;
+      if (i == kReplMaxGoneHeads) break;
+      counters_[kCntGoneHeads]++;
+      if (!retx && ngone_ < kReplMaxGone) gone_[ngone_++].id = head;
+      RemainingSet rest;
+      chunk_set_.without(head, rest);
+      chunk_set_ = rest;
+    }
+    counters_[kCntRepairLimit]++;
+    return false;
   }
 
   // Cut `s` into pieces that fit one packet and append one copy per routable piece.
@@ -450,8 +561,23 @@ template <uint32_t P> class Replicator {
         continue;
       }
       if ((port_down_ >> port) & 1u) {
-        counters_[kCntPortDownCopies]++;
-        continue;
+        // Port mode: the precomputed backup port, if it is up, carries the copy to its own peer.
+        bool backup = src != kSrcTree && port_backup_valid_[port] && ((port_down_ >> port_backup_[port]) & 1u) == 0;
+        if (backup) {
+          uint8_t b = port_backup_[port];
+          proto::NodeId bdest = port_peer_valid_[b] ? port_peer_[b] : dest;
+          if (neighbours_.get(bdest).valid) {
+            port = b;
+            dest = bdest;
+            counters_[kCntBackupCopies]++;
+          } else {
+            backup = false;
+          }
+        }
+        if (!backup) {
+          counters_[kCntPortDownCopies]++;
+          continue;
+        }
       }
       CopyPlan &c = copies_[ncopies_++];
       c.src = src;
@@ -528,6 +654,7 @@ template <uint32_t P> class Replicator {
     copy_arm_.child.hull_last = c.last;
     copy_arm_.total_packets = proto::packets_in_message(m.hdr, m.payload_len);
     copy_arm_.last = copy_next_ + 1 == ncopies_;
+    copy_arm_.gone = false;
     // A retransmission is replicated but arms nothing: the tree its first transmission armed
     // carries the acknowledgements (a node without an entry passes them on), and a retransmission
     // sent straight to a lagging receiver must not add a child that will never answer here.
@@ -576,6 +703,7 @@ template <uint32_t P> class Replicator {
             a.child.hull_last = self_.id;
             a.total_packets = proto::packets_in_message(d.meta.hdr, d.meta.payload_len);
             a.last = ncopies_ == 0;
+            a.gone = false;
             out_arm.write(a);
             counters_[kCntArmWords]++;
           }
@@ -652,9 +780,12 @@ template <uint32_t P> class Replicator {
   uint16_t udp_port_;
   uint64_t port_down_;
   NeighbourTable neighbours_;
+  NodeDownTable down_;
   proto::PortTable ports_;
   proto::NodeId port_peer_[P];
   bool port_peer_valid_[P];
+  uint8_t port_backup_[P];
+  bool port_backup_valid_[P];
 
   // Beat ring. Pointers count beats modulo 2^32; the slot is the pointer masked.
   axis_word ring_[kReplRingBeats];
@@ -689,6 +820,9 @@ template <uint32_t P> class Replicator {
   proto::LargeReceiverSet port_sets_[P]; // port mode: any subset, never truncated
   proto::IdRange pieces_[kReplMaxCopies];
   CopyPlan copies_[kReplMaxCopies];
+  GoneChild gone_[kReplMaxGone];
+  uint32_t ngone_;     // gone children planned
+  uint32_t gone_next_; // next gone child to arm
 
   // Current copy.
   proto::ReceiverSet piece_;

@@ -12,7 +12,10 @@
 //    0 means proto::kDefaultUdpPort); the tbl_* registers that write the neighbour table and the
 //    port table one entry at a time (fanout/hls/table_write.hpp).
 //  * port_down (ap_none, a plain wire): bit p = MAC port p is down, driven by the shell's link
-//    monitor (rtl/link_monitor.sv); copies for a down port are dropped and counted.
+//    monitor (rtl/link_monitor.sv); copies for a down port leave on its backup port (port mode,
+//    kTablePortBackup) or are dropped and counted.
+//  * peer_state (AXI-Stream, from the peer monitor, hls/peer_monitor): nodes declared down or up
+//    again; at most one applied per clock, before the clock's planning (local repair).
 //  * s_axilite (bundle ctrl), status: counters[kReplCounterCount] (ReplCounter order).
 //
 // C++14, synthesizable subset.
@@ -26,6 +29,7 @@
 #include "fanout/hls/compat.hpp"
 #include "fanout/hls/neighbour.hpp"
 #include "fanout/hls/parsed_meta.hpp"
+#include "fanout/hls/peer_state.hpp"
 #include "fanout/hls/table_write.hpp"
 #include "fanout/proto/wire.hpp"
 #include "replicator.hpp"
@@ -36,14 +40,16 @@ static const uint32_t kReplTopPorts = 2;
 typedef hls::stream<fanout::hw::axis_word> ReplAxisStream;
 typedef hls::stream<fanout::hw::ParsedMeta> ReplMetaStream;
 typedef hls::stream<fanout::hw::ArmWord> ReplArmStream;
+typedef hls::stream<fanout::hw::PeerState> ReplPeerStream;
 
 extern "C" void fanout_replicator(ReplMetaStream &in_meta, ReplAxisStream &in_frame,
                                   ReplAxisStream out_port[kReplTopPorts], ReplAxisStream &out_host,
                                   ReplArmStream &out_arm, ReplMetaStream &out_fb_meta, ReplAxisStream &out_fb,
-                                  uint16_t self_id, uint16_t self_mac_hi, uint32_t self_mac_lo, uint32_t self_ipv4,
-                                  uint8_t mode, uint8_t tree_fanout, uint16_t udp_port, uint8_t port_down,
-                                  uint32_t tbl_seq, uint8_t tbl_kind, uint16_t tbl_index, uint16_t tbl_mac_hi,
-                                  uint32_t tbl_mac_lo, uint32_t tbl_ipv4, uint8_t tbl_port, uint8_t tbl_valid,
+                                  ReplPeerStream &peer_state, uint16_t self_id, uint16_t self_mac_hi,
+                                  uint32_t self_mac_lo, uint32_t self_ipv4, uint8_t mode, uint8_t tree_fanout,
+                                  uint16_t udp_port, uint8_t port_down, uint32_t tbl_seq, uint8_t tbl_kind,
+                                  uint16_t tbl_index, uint16_t tbl_mac_hi, uint32_t tbl_mac_lo, uint32_t tbl_ipv4,
+                                  uint8_t tbl_port, uint8_t tbl_valid,
                                   uint32_t counters[fanout::hw::kReplCounterCount]) {
   FANOUT_HLS_PRAGMA(HLS INTERFACE ap_ctrl_none port = return )
   FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = in_meta)
@@ -53,6 +59,7 @@ extern "C" void fanout_replicator(ReplMetaStream &in_meta, ReplAxisStream &in_fr
   FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = out_arm)
   FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = out_fb_meta)
   FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = out_fb)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = peer_state)
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = self_id bundle = ctrl)
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = self_mac_hi bundle = ctrl)
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = self_mac_lo bundle = ctrl)
@@ -101,6 +108,7 @@ extern "C" void fanout_replicator(ReplMetaStream &in_meta, ReplAxisStream &in_fr
     w.valid = tbl_valid;
     repl.apply_table_write(w);
   }
+  if (!peer_state.empty()) repl.apply_peer_state(peer_state.read());
   repl.step(in_meta, in_frame, out_port, out_host, out_arm, out_fb_meta, out_fb);
   repl.read_counters(counters);
 }

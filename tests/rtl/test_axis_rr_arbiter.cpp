@@ -1,7 +1,10 @@
-// rtl/axis_rr_arbiter.sv (N = 3), Verilated: frames from three inputs under random valid and
-// ready come out whole (never interleaved), each input's frames in order, none lost or
-// duplicated; with every input busy the grants rotate 0, 1, 2, 0, ... one frame each (no input
-// starves), and the output moves one beat per clock when ready.
+// rtl/axis_rr_arbiter.sv, Verilated: frames from every input under random valid and ready come
+// out whole (never interleaved), each input's frames in order, none lost or duplicated.
+// N = 3 (test_rtl_axis_rr_arbiter): with every input busy the grants rotate 0, 1, 2, 0, ... one
+// frame each (no input starves), and the output moves one beat per clock when ready.
+// N = 4, PRIO_TOP = 1 (test_rtl_axis_rr_arbiter_prio, the NIC shell's TX arbiter): input 3 goes
+// first at every frame boundary it has a beat waiting, and the others still rotate among
+// themselves as if it were not there.
 #include "Vaxis_rr_arbiter.h"
 #include "rtl_axis.hpp"
 
@@ -13,7 +16,13 @@ namespace {
 
 using rtltest::Beat;
 using Frame = std::vector<Beat>;
-constexpr unsigned kInputs = 3;
+#ifndef FANOUT_ARB_INPUTS
+#define FANOUT_ARB_INPUTS 3
+#endif
+#ifndef FANOUT_ARB_PRIO_TOP
+#define FANOUT_ARB_PRIO_TOP 0
+#endif
+constexpr unsigned kInputs = FANOUT_ARB_INPUTS;
 
 struct Arbiter : rtltest::Dut<Vaxis_rr_arbiter> {
   Arbiter() { reset(); }
@@ -23,7 +32,7 @@ struct Arbiter : rtltest::Dut<Vaxis_rr_arbiter> {
       valid |= 1u << i;
       rtltest::put_bytes(m->s_axis_tdata, 512 * i, b->data);
       uint64_t keep_lo = b->keep;
-      // tkeep is 3 x 64 bits packed: input i at bits [64 i, 64 i + 63].
+      // tkeep is N x 64 bits packed: input i at bits [64 i, 64 i + 63].
       rtltest::put_bytes(m->s_axis_tkeep, 64 * i,
                          std::vector<uint8_t>{(uint8_t)keep_lo, (uint8_t)(keep_lo >> 8), (uint8_t)(keep_lo >> 16),
                                               (uint8_t)(keep_lo >> 24), (uint8_t)(keep_lo >> 32),
@@ -100,7 +109,7 @@ TEST(AxisRrArbiter, WholeFramesInOrderUnderRandomValidAndReady) {
   auto in = make_inputs(150, 6, 1);
   for (double p_ready : {1.0, 0.5}) {
     Result r = run(in, 0.6, p_ready, 9);
-    ASSERT_EQ(r.out.size(), 450u);
+    ASSERT_EQ(r.out.size(), 150u * kInputs);
     std::vector<std::size_t> seen(kInputs, 0);
     for (std::size_t k = 0; k < r.out.size(); k++) {
       unsigned i = r.out_input[k];
@@ -114,6 +123,7 @@ TEST(AxisRrArbiter, WholeFramesInOrderUnderRandomValidAndReady) {
   }
 }
 
+#if !FANOUT_ARB_PRIO_TOP
 TEST(AxisRrArbiter, BusyInputsAreServedInTurnAtOneBeatPerClock) {
   auto in = make_inputs(200, 5, 2);
   Result r = run(in, 1.0, 1.0, 3);
@@ -138,5 +148,33 @@ TEST(AxisRrArbiter, AWaitingInputIsServedWithinOneFrameOfEachOther) {
     }
   }
 }
+
+#else
+TEST(AxisRrArbiterPrio, TheTopInputGoesFirstAtEveryFrameBoundary) {
+  // Every input always busy: input 3's frames all leave first (each at a frame boundary), then
+  // the others rotate 0, 1, 2, ... one frame each, one beat per clock throughout.
+  auto in = make_inputs(60, 5, 6);
+  Result r = run(in, 1.0, 1.0, 7);
+  ASSERT_EQ(r.out.size(), 240u);
+  for (std::size_t k = 0; k < 60; k++) ASSERT_EQ(r.out_input[k], 3u) << "frame " << k;
+  for (std::size_t k = 60; k < 240; k++) ASSERT_EQ(r.out_input[k], (k - 60) % 3) << "frame " << k;
+  EXPECT_EQ(r.cycles, r.beats) << "no idle clock between frames";
+}
+
+TEST(AxisRrArbiterPrio, OthersKeepTheirRotation) {
+  // Inputs 0-2 busy with long frames, input 3 (single beats, like the NIC's heartbeats) offered
+  // now and then: the others' order, input 3's frames removed, is the strict rotation.
+  auto in = make_inputs(100, 8, 8);
+  std::mt19937 rng(9);
+  in[3] = rtltest::random_frames(rng, 40, 1, 3);
+  Result r = run(in, 1.0, 1.0, 10);
+  ASSERT_EQ(r.out.size(), 340u);
+  unsigned k_other = 0;
+  for (std::size_t k = 0; k < r.out.size(); k++) {
+    if (r.out_input[k] == 3) continue;
+    ASSERT_EQ(r.out_input[k], k_other++ % 3) << "frame " << k;
+  }
+}
+#endif
 
 } // namespace

@@ -237,7 +237,10 @@ struct KernelRun {
       // Mirror into the reference, in the kernel's order within a clock: arm, feedback, walk.
       if (in_arm.size() < arm_sz) {
         const hw::ArmWord &a = arms[arm_done];
-        ref->arm(a.key, a.parent, &a.child, 1, a.total_packets, now);
+        if (a.gone)
+          ref->mark_gone(a.key, a.parent, a.child, a.total_packets, now);
+        else
+          ref->arm(a.key, a.parent, &a.child, 1, a.total_packets, now);
         arm_cycle[arm_done++] = cycles;
       }
       if (fb_sz > 0 && in_fb.size() == fb_sz) fb_stalls++;
@@ -245,9 +248,9 @@ struct KernelRun {
         if (b_cons == 0) first_beat_cycle[f_cons] = cycles;
         if (++b_cons == frames[f_cons].words.size()) {
           const proto::Feedback &fb = frames[f_cons].fb;
-          proto::AggOutput o;
-          bool emit = fb.type == proto::kTypeAck ? ref->on_ack(fb, now, o) : ref->on_nack(fb, now, o);
-          if (emit) ref_out.push_back(o), ref_cycle.push_back(cycles);
+          uint32_t n = fb.type == proto::kTypeAck ? ref->on_ack(fb, now, walk.data(), kWalkOut)
+                                                  : (ref->on_nack(fb, now, walk[0]) ? 1u : 0u);
+          for (uint32_t i = 0; i < n; i++) ref_out.push_back(walk[i]), ref_cycle.push_back(cycles);
           done_cycle[f_cons++] = cycles;
           b_cons = 0;
         }
@@ -298,6 +301,7 @@ struct KernelRun {
     EXPECT_EQ(a.acks_in, b.acks_in);
     EXPECT_EQ(a.acks_emitted, b.acks_emitted);
     EXPECT_EQ(a.silent_reported, b.silent_reported);
+    EXPECT_EQ(a.gone_reported, b.gone_reported);
     EXPECT_EQ(a.arm_overflow, b.arm_overflow);
   }
 };
@@ -313,6 +317,14 @@ hw::ArmWord arm_word(proto::NodeId sender, uint32_t msg, proto::NodeId parent, p
   a.child.hull_last = hl;
   a.total_packets = total;
   a.last = last;
+  a.gone = false;
+  return a;
+}
+// A word for a child the replicator skipped (its peer is down).
+hw::ArmWord gone_word(proto::NodeId sender, uint32_t msg, proto::NodeId parent, proto::NodeId child, proto::NodeId hf,
+                      proto::NodeId hl, uint32_t total, bool last) {
+  hw::ArmWord a = arm_word(sender, msg, parent, child, hf, hl, total, last);
+  a.gone = true;
   return a;
 }
 
@@ -325,7 +337,8 @@ struct Scenario {
   // entry, so the aggregate then leaves on a later walk step, whose clock depends on timing).
   // Used with timeouts and windows longer than the run.
   bool timing_free = false;
-  explicit Scenario(uint32_t seed, bool tf = false) : rng(seed), timing_free(tf) {}
+  bool with_gone = false; // some arm words mark a child (recorded or new) gone
+  explicit Scenario(uint32_t seed, bool tf = false, bool gone = false) : rng(seed), timing_free(tf), with_gone(gone) {}
   uint32_t uni(uint32_t lo, uint32_t hi) { return std::uniform_int_distribution<uint32_t>(lo, hi)(rng); }
   bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; }
   proto::SetEncoding enc() { return (proto::SetEncoding)uni(proto::kSetList, proto::kSetBitmap); }
@@ -379,7 +392,13 @@ struct Scenario {
         proto::NodeId c = kids[i];
         proto::NodeId hf = c == kSelf ? kSelf : (proto::NodeId)(c * 20),
                       hl = c == kSelf ? kSelf : (proto::NodeId)(hf + 15);
-        timeline.push_back(Item{true, arm_word(sender, msg, parent, c, hf, hl, total, i + 1 == kids.size()), {}});
+        bool last = i + 1 == kids.size();
+        timeline.push_back(Item{true, arm_word(sender, msg, parent, c, hf, hl, total, last), {}});
+        if (with_gone && chance(0.05)) { // the peer of c went down: a later packet skipped it
+          proto::NodeId g = chance(0.5) ? c : (proto::NodeId)uni(341, 345);
+          timeline.push_back(
+              Item{true, gone_word(sender, msg, parent, g, hf, (proto::NodeId)(hf + uni(0, 3)), total, last), {}});
+        }
       }
       // Feedback of this message, in the order each child sends it.
       std::vector<std::vector<proto::Feedback>> per_child;
@@ -499,6 +518,89 @@ TEST(AckAgg, GoldenRandomScenarios) {
     EXPECT_GT(s.silent_reported, 0u);
     EXPECT_GT(r.k->unroutable(), 0u);
   }
+}
+
+TEST(AckAgg, GoldenRandomScenariosWithGoneChildren) {
+  for (uint32_t seed = 21; seed <= 23; seed++) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    KernelRun r;
+    r.cfg = make_config(600 + 150 * seed, 150);
+    r.seed = seed;
+    r.tail = kTableSlots + 2000;
+    if (seed == 23) r.p_out = 0.3, r.p_fb = 0.8; // backpressure: reports + ACK wait for queue room
+    Scenario(seed, false, true).build(r, 250);
+    r.go();
+    r.check();
+    const proto::AggregatorStats &s = r.ref->stats();
+    uint64_t gone = count_type(r.ref_out, proto::kTypeNack, proto::kFlagGone);
+    std::printf("[ack_agg] golden seed %u with gone children: %zu arm words, %zu feedback frames -> %zu outputs "
+                "(%llu GONE, %llu SILENT)\n",
+                seed, r.arms.size(), r.frames.size(), r.ref_out.size(), (unsigned long long)gone,
+                (unsigned long long)count_type(r.ref_out, proto::kTypeNack, proto::kFlagSilent));
+    EXPECT_GT(s.gone_reported, 0u);
+    EXPECT_EQ(gone, s.gone_reported);
+    EXPECT_GT(s.silent_reported, 0u);
+    uint32_t c[hw::kAggCntCount];
+    r.k->read_counters(c);
+    EXPECT_EQ(c[hw::kAggCntGoneReported], s.gone_reported);
+    EXPECT_EQ(c[hw::kAggCntSilentReported], s.silent_reported);
+  }
+}
+
+TEST(AckAgg, GoneChildReportedBeforeTheAggregateInTheSameClock) {
+  KernelRun r;
+  r.cfg = make_config(1u << 30, 100); // no silence: only the gone child is reported
+  // Message (sender 5, 1), 2 packets: children 301 and 302 armed; 303's peer is down.
+  r.arms.push_back(arm_word(5, 1, 5, 301, 301, 301, 2, false));
+  r.arms.push_back(arm_word(5, 1, 5, 302, 302, 302, 2, false));
+  r.arms.push_back(gone_word(5, 1, 5, 303, 303, 310, 2, true));
+  proto::Feedback a1 = feedback(proto::kTypeAck, 301, 5, 1, 2, 1);
+  a1.set.append_range(301, 301);
+  proto::Feedback a2 = feedback(proto::kTypeAck, 302, 5, 1, 2, 1);
+  a2.set.append_range(302, 302);
+  r.frames.push_back(make_fb_frame(a1, proto::kSetList));
+  r.frames.push_back(make_fb_frame(a2, proto::kSetList));
+  r.frames[0].arm_before = r.frames[1].arm_before = 3;
+  r.go();
+  r.check();
+  ASSERT_EQ(r.ref_out.size(), 2u);
+  ASSERT_EQ(r.got.size(), 2u);
+  const proto::Feedback &g = r.ref_out[0].fb;
+  EXPECT_EQ(g.type, proto::kTypeNack);
+  EXPECT_EQ(g.flags, proto::kFlagGone);
+  EXPECT_EQ(g.origin, kSelf);
+  EXPECT_EQ(g.sequence, 0u);
+  EXPECT_EQ(g.length, 0u);
+  ASSERT_EQ(g.set.range_count(), 1u);
+  EXPECT_EQ(g.set.range(0).first, 303);
+  EXPECT_EQ(g.set.range(0).last, 310);
+  EXPECT_EQ(r.ref_out[1].fb.type, proto::kTypeAck);
+  EXPECT_EQ(r.ref_out[1].fb.sequence, 2u);
+  EXPECT_EQ(r.ref_out[1].fb.length, 2u);
+  EXPECT_EQ(r.ref_cycle[0], r.done_cycle[1]) << "GONE leaves with the aggregate, not after a table walk";
+  EXPECT_EQ(r.ref_cycle[1], r.done_cycle[1]);
+  EXPECT_LT(r.got_first_cycle[0], r.got_first_cycle[1]);
+  uint32_t c[hw::kAggCntCount];
+  r.k->read_counters(c);
+  EXPECT_EQ(c[hw::kAggCntGoneReported], 1u);
+  EXPECT_EQ(c[hw::kAggCntArmWords], 3u);
+  EXPECT_EQ(c[hw::kAggCntArmed], 1u);
+  EXPECT_EQ(c[hw::kAggCntEntriesCompleted], 1u);
+  EXPECT_EQ(c[hw::kAggCntEntriesInUse], 0u);
+}
+
+TEST(AckAgg, GoneChildAloneIsReportedByTheWalk) {
+  KernelRun r;
+  r.cfg = make_config(1u << 30, 100);
+  r.tail = 2 * kTableSlots;
+  r.arms.push_back(gone_word(5, 2, 7, 320, 320, 327, 1, true));
+  r.go();
+  r.check();
+  ASSERT_EQ(r.ref_out.size(), 1u);
+  EXPECT_EQ(r.ref_out[0].fb.flags, proto::kFlagGone);
+  EXPECT_EQ(r.ref_out[0].dest, 7);
+  EXPECT_LE(r.ref_cycle[0], r.arm_cycle[0] + kTableSlots + 1) << "within one walk, no timeout";
+  EXPECT_EQ(r.k->stats().entries_in_use, 0u);
 }
 
 TEST(AckAgg, SilentChildReportedWithinTimeoutPlusOneWalk) {

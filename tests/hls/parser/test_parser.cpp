@@ -22,9 +22,10 @@
 
 extern "C" void fanout_parser(hls::stream<fanout::hw::axis_word> &in, hls::stream<fanout::hw::axis_word> &out_fanout,
                               hls::stream<fanout::hw::ParsedMeta> &out_meta,
-                              hls::stream<fanout::hw::axis_word> &out_host, uint16_t udp_port,
+                              hls::stream<fanout::hw::axis_word> &out_host,
+                              hls::stream<fanout::hw::ParsedMeta> &out_seen, uint16_t udp_port,
                               uint32_t error_counts[fanout::proto::kErrorCount], uint32_t *overflow_count,
-                              uint32_t *bad_frame_count);
+                              uint32_t *bad_frame_count, uint32_t *seen_dropped);
 
 namespace {
 
@@ -127,6 +128,12 @@ std::vector<Case> valid_cases() {
   v.push_back({"ack_noset", build(proto::kTypeAck, {}, proto::kSetNone, 0, 3, 0, 0), proto::kOk});
   v.push_back({"nack", build(proto::kTypeNack, {6, 8}, proto::kSetList, 0, 4, 2, 0), proto::kOk});
   v.push_back({"probe", build(proto::kTypeProbe, {}, proto::kSetNone, 0, 99, 0, 0), proto::kOk});
+  {
+    // A peer monitor's probe (hops-left 1): valid, its meta on out_seen only.
+    Bytes f = build(proto::kTypeProbe, {}, proto::kSetNone, 0, 98, 0, 0);
+    f[proto::kFanoutOffset + proto::kFoHopsOff] = proto::kPeerProbeHops;
+    v.push_back({"peer_probe", f, proto::kOk});
+  }
   return v;
 }
 
@@ -359,10 +366,15 @@ void check_run(KernelRun &r, bool allow_overflow) {
   std::vector<size_t> want_f, want_h;
   std::map<int, uint32_t> want_codes;
   std::vector<Expected> exp;
+  uint32_t want_peer = 0;
   for (size_t i = 0; i < r.frames.size(); i++) {
     exp.push_back(classify_sw(r.frames[i]));
     want_codes[exp.back().code]++;
-    if (exp.back().code == proto::kOk) want_f.push_back(i);
+    // A peer monitor's PROBE is valid but only goes to out_seen (not kept).
+    bool peer =
+        exp.back().code == proto::kOk && proto::is_peer_probe(exp.back().pp.hdr.type, exp.back().pp.hdr.hops_left);
+    if (exp.back().code == proto::kOk && !peer) want_f.push_back(i);
+    if (peer) want_peer++;
     if (exp.back().code == proto::kNotFanout) want_h.push_back(i);
   }
   auto ing = [&](size_t i) { return r.ingress.empty() ? (uint8_t)(i % 4) : r.ingress[i]; };
@@ -389,6 +401,7 @@ void check_run(KernelRun &r, bool allow_overflow) {
     EXPECT_EQ(lost, 0u);
     for (int c = 0; c < proto::kErrorCount; c++)
       EXPECT_EQ(r.parser->error_count(c), want_codes[c]) << proto::error_name(c);
+    EXPECT_EQ(r.parser->peer_frames(), want_peer);
   } else {
     // Overflowed frames are counted there, not by their code.
     uint32_t counted = overflow;
@@ -397,7 +410,7 @@ void check_run(KernelRun &r, bool allow_overflow) {
       counted += r.parser->error_count(c);
     }
     EXPECT_EQ(counted, r.frames.size()) << "every frame counted once";
-    EXPECT_EQ(r.parser->error_count(proto::kOk), got_f.size());
+    EXPECT_EQ(r.parser->error_count(proto::kOk), got_f.size() + r.parser->peer_frames());
     EXPECT_EQ(r.parser->error_count(proto::kNotFanout), got_h.size());
   }
   EXPECT_EQ(r.parser->bad_frame_count(), 0u);
@@ -564,16 +577,22 @@ TEST(Parser, ThroughputAndLatency) {
 
 TEST(ParserTop, PassesFramesThroughTheStaticInstance) {
   hls::stream<axis_word> in, of, oh;
-  hls::stream<ParsedMeta> om;
+  hls::stream<ParsedMeta> om, seen;
   uint32_t counts[proto::kErrorCount] = {};
-  uint32_t overflow = 0, bad = 0;
+  uint32_t overflow = 0, bad = 0, seen_dropped = 0;
   Bytes fan = data_frame({9}, proto::kSetList, 10), host = non_ipv4(proto::kEtherTypeIpv6, 80);
   std::vector<axis_word> w = to_words(fan, 2), h = to_words(host, 3);
   w.insert(w.end(), h.begin(), h.end());
   std::vector<axis_word> got_f, got_h;
   for (size_t c = 0; c < w.size() + 8; c++) {
     if (c < w.size()) in.write(w[c]);
-    fanout_parser(in, of, om, oh, 0, counts, &overflow, &bad); // port 0: the default port
+    fanout_parser(in, of, om, oh, seen, 0, counts, &overflow, &bad, &seen_dropped); // port 0: the default port
+    if (c == 1) {
+      // The Fanout frame (2 beats) was classified at its last beat: its meta is on the tap
+      // already, before the frame itself leaves the FIFO.
+      ASSERT_FALSE(seen.empty());
+      EXPECT_EQ(seen.read().hdr.type, proto::kTypeData);
+    }
     while (!of.empty()) got_f.push_back(of.read());
     while (!oh.empty()) got_h.push_back(oh.read());
   }
@@ -585,6 +604,8 @@ TEST(ParserTop, PassesFramesThroughTheStaticInstance) {
   EXPECT_EQ(counts[proto::kNotFanout], 1u);
   EXPECT_EQ(overflow, 0u);
   EXPECT_EQ(bad, 0u);
+  EXPECT_TRUE(seen.empty()) << "one word per valid Fanout frame, none for the host's";
+  EXPECT_EQ(seen_dropped, 0u);
 }
 
 } // namespace

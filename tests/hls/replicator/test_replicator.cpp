@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,11 +33,11 @@ extern "C" void
 fanout_replicator(hls::stream<fanout::hw::ParsedMeta> &in_meta, hls::stream<fanout::hw::axis_word> &in_frame,
                   hls::stream<fanout::hw::axis_word> out_port[2], hls::stream<fanout::hw::axis_word> &out_host,
                   hls::stream<fanout::hw::ArmWord> &out_arm, hls::stream<fanout::hw::ParsedMeta> &out_fb_meta,
-                  hls::stream<fanout::hw::axis_word> &out_fb, uint16_t self_id, uint16_t self_mac_hi,
-                  uint32_t self_mac_lo, uint32_t self_ipv4, uint8_t mode, uint8_t tree_fanout, uint16_t udp_port,
-                  uint8_t port_down, uint32_t tbl_seq, uint8_t tbl_kind, uint16_t tbl_index, uint16_t tbl_mac_hi,
-                  uint32_t tbl_mac_lo, uint32_t tbl_ipv4, uint8_t tbl_port, uint8_t tbl_valid,
-                  uint32_t counters[fanout::hw::kReplCounterCount]);
+                  hls::stream<fanout::hw::axis_word> &out_fb, hls::stream<fanout::hw::PeerState> &peer_state,
+                  uint16_t self_id, uint16_t self_mac_hi, uint32_t self_mac_lo, uint32_t self_ipv4, uint8_t mode,
+                  uint8_t tree_fanout, uint16_t udp_port, uint8_t port_down, uint32_t tbl_seq, uint8_t tbl_kind,
+                  uint16_t tbl_index, uint16_t tbl_mac_hi, uint32_t tbl_mac_lo, uint32_t tbl_ipv4, uint8_t tbl_port,
+                  uint8_t tbl_valid, uint32_t counters[fanout::hw::kReplCounterCount]);
 
 namespace {
 
@@ -157,13 +158,14 @@ std::string diff(const Words &got, const Words &want) {
 bool same_arm(const ArmWord &a, const ArmWord &b) {
   return a.key.sender == b.key.sender && a.key.message_id == b.key.message_id && a.parent == b.parent &&
          a.child.id == b.child.id && a.child.hull_first == b.child.hull_first &&
-         a.child.hull_last == b.child.hull_last && a.total_packets == b.total_packets && a.last == b.last;
+         a.child.hull_last == b.child.hull_last && a.total_packets == b.total_packets && a.last == b.last &&
+         a.gone == b.gone;
 }
 std::string arm_str(const ArmWord &a) {
   char buf[160];
-  std::snprintf(buf, sizeof buf, "{key %u/%u parent %u child %u [%u,%u] total %u last %d}", a.key.sender,
+  std::snprintf(buf, sizeof buf, "{key %u/%u parent %u child %u [%u,%u] total %u last %d gone %d}", a.key.sender,
                 a.key.message_id, a.parent, a.child.id, a.child.hull_first, a.child.hull_last, a.total_packets,
-                (int)a.last);
+                (int)a.last, (int)a.gone);
   return buf;
 }
 
@@ -175,8 +177,10 @@ struct Config {
   std::map<uint16_t, hw::NeighbourEntry> neighbours;
   std::unique_ptr<proto::PortTable> ports = std::make_unique<proto::PortTable>();
   uint32_t nports = 2;
-  uint64_t port_down = 0;            // ports the link monitor marks down
-  std::map<uint8_t, uint16_t> peers; // port mode: the Fanout node behind a port
+  uint64_t port_down = 0;             // ports the link monitor marks down
+  std::map<uint8_t, uint16_t> peers;  // port mode: the Fanout node behind a port
+  std::set<uint16_t> down;            // tree mode: peers the peer monitor declared down
+  std::map<uint8_t, uint8_t> backups; // port mode: port -> backup port
 };
 
 // Every id in [lo, hi] a neighbour on port id % nports (through the register write path for a
@@ -205,6 +209,16 @@ template <uint32_t P> void configure(hw::Replicator<P> &k, const Config &c) {
     if (p != proto::kPortNone) k.apply_table_write(hw::port_write(seq++, (uint16_t)id, p));
   }
   for (auto &pp : c.peers) k.apply_table_write(hw::port_peer_write(seq++, pp.first, pp.second));
+  for (auto &b : c.backups) {
+    hw::TableWrite w = hw::TableWrite();
+    w.seq = seq++;
+    w.kind = hw::kTablePortBackup;
+    w.index = b.second;
+    w.port = b.first;
+    w.valid = 1;
+    k.apply_table_write(w);
+  }
+  for (uint16_t id : c.down) k.apply_peer_state(hw::PeerState{id, true});
 }
 
 // ---- Golden model ---------------------------------------------------------------------------------
@@ -234,6 +248,11 @@ class Golden {
       e.fb.push_back(to_words(f, 0, ingress));
       return;
     }
+    if (proto::is_peer_probe(h.type, h.hops_left)) {
+      e.counters[hw::kCntProbeIn]++;
+      e.counters[hw::kCntPeerProbesIn]++; // the peer monitor's: consumed
+      return;
+    }
     if (h.type == proto::kTypeProbe) {
       e.counters[hw::kCntProbeIn]++;
       e.counters[hw::kCntProbesToHost]++;
@@ -247,6 +266,7 @@ class Golden {
     base.parent = ingress == hw::kHostPort ? c_.self.id : h.origin;
     base.total_packets = proto::packets_in_message(h, pp.payload_len);
     base.last = false;
+    base.gone = false;
     size_t arm0 = e.arms.size();
     // A retransmission is replicated and delivered like any DATA but arms nothing.
     const bool arms = (h.flags & proto::kFlagRetx) == 0;
@@ -275,11 +295,35 @@ class Golden {
           chunk_sets_.emplace_back(new proto::LargeReceiverSet);
           ASSERT_TRUE(rem.slice(chunks[i].begin, chunks[i].end, *chunk_sets_.back()));
           ASSERT_EQ(chunk_sets_.back()->first_id(), chunks[i].head);
+          // Local repair: down heads are skipped (at most kReplMaxGoneHeads), armed gone.
+          proto::LargeReceiverSet &cs = *chunk_sets_.back();
+          uint32_t skipped = 0;
+          while (!cs.empty() && c_.down.count(cs.first_id()) && skipped < hw::kReplMaxGoneHeads) {
+            uint16_t head = cs.first_id();
+            e.counters[hw::kCntGoneHeads]++;
+            if (arms) {
+              ArmWord g = base;
+              g.child.id = g.child.hull_first = g.child.hull_last = head;
+              g.gone = true;
+              gone_arms.push_back(g);
+            }
+            proto::LargeReceiverSet rest;
+            ASSERT_TRUE(cs.without(head, rest));
+            cs = rest;
+            skipped++;
+          }
+          if (cs.empty()) continue;
+          if (c_.down.count(cs.first_id())) {
+            e.counters[hw::kCntRepairLimit]++;
+            continue;
+          }
           subsets.push_back({chunk_sets_.back().get(), proto::kPortNone});
         }
       }
     }
     if (h.hops_left == 0) e.counters[hw::kCntHopsExhausted]++;
+    for (const ArmWord &g : gone_arms) e.arms.push_back(g);
+    gone_arms.clear();
     if (local) {
       e.host.push_back(to_words(f, hw::kHostPort, ingress));
       e.counters[hw::kCntLocalDeliveries]++;
@@ -311,8 +355,19 @@ class Golden {
           continue;
         }
         if ((c_.port_down >> port) & 1u) {
-          e.counters[hw::kCntPortDownCopies]++;
-          continue;
+          auto b = sp.second != proto::kPortNone ? c_.backups.find(port) : c_.backups.end();
+          if (b == c_.backups.end() || ((c_.port_down >> b->second) & 1u)) {
+            e.counters[hw::kCntPortDownCopies]++;
+            continue;
+          }
+          port = b->second;
+          if (c_.peers.count(port)) dest = c_.peers.at(port);
+          it = c_.neighbours.find(dest);
+          if (it == c_.neighbours.end() || !it->second.valid) {
+            e.counters[hw::kCntPortDownCopies]++;
+            continue;
+          }
+          e.counters[hw::kCntBackupCopies]++;
         }
         proto::NetHeaders net;
         std::memcpy(net.eth_dst, it->second.mac, 6);
@@ -349,6 +404,7 @@ class Golden {
   }
 
   std::vector<int> set_deltas; // set_in - set_out of every copy
+  std::vector<ArmWord> gone_arms;
 
  private:
   const Config &c_;
@@ -626,6 +682,7 @@ template <uint32_t P> void backpressure(uint8_t mode, uint32_t seed) {
     FrameSpec s = ids_spec({(uint16_t)(i + 1), 50}, 0);
     s.type = i % 3 == 0 ? proto::kTypeProbe : i % 3 == 1 ? proto::kTypeAck : proto::kTypeNack;
     if (s.type == proto::kTypeProbe) s.ranges.clear();
+    if (s.type == proto::kTypeProbe) s.hops = i == 0 ? 0 : 1; // a link monitor's, then a peer probe
     inputs.insert(inputs.begin() + (long)(rng() % inputs.size()), Input{build(s), (uint8_t)(i % P)});
   }
   KernelRun<P> smooth;
@@ -687,7 +744,11 @@ TEST(Replicator, UnroutableHopsSelfOnlyFeedbackProbe) {
   in.push_back({build(nack), 0});
   FrameSpec probe;
   probe.type = proto::kTypeProbe;
+  probe.hops = 0; // a link monitor's heartbeat: to the host
   in.push_back({build(probe), 1});
+  FrameSpec peer_probe = probe;
+  peer_probe.hops = 1; // the peer monitor's: consumed
+  in.push_back({build(peer_probe), 0});
   KernelRun<2> r;
   configure(*r.k, c);
   r.k->erase_neighbour(15);
@@ -698,7 +759,9 @@ TEST(Replicator, UnroutableHopsSelfOnlyFeedbackProbe) {
   EXPECT_EQ(r.k->counter(hw::kCntDataIn), 5u);
   EXPECT_EQ(r.k->counter(hw::kCntAckIn), 1u);
   EXPECT_EQ(r.k->counter(hw::kCntNackIn), 1u);
-  EXPECT_EQ(r.k->counter(hw::kCntProbeIn), 1u);
+  EXPECT_EQ(r.k->counter(hw::kCntProbeIn), 2u);
+  EXPECT_EQ(r.k->counter(hw::kCntPeerProbesIn), 1u);
+  EXPECT_EQ(r.k->counter(hw::kCntProbesToHost), 1u);
   EXPECT_EQ(r.k->counter(hw::kCntUnroutableCopies), 3u);
   EXPECT_EQ(r.k->counter(hw::kCntCopiesSent), 3u); // 16, 30, 31
   EXPECT_EQ(r.k->counter(hw::kCntLocalDeliveries), 3u);
@@ -742,6 +805,89 @@ TEST(Replicator, CopiesForADownPortAreDroppedCountedAndNotArmed) {
   EXPECT_EQ(r.k->counter(hw::kCntPortDownCopies), 2u);
   EXPECT_EQ(r.k->counter(hw::kCntCopiesSent), 6u);
   for (const ArmWord &a : r.arms) EXPECT_NE(a.child.id % 2, 1) << "no arm word for a copy that was not sent";
+}
+
+TEST(Replicator, DownChunkHeadsAreSkippedAndArmedGone) {
+  // Local repair, tree mode: node 11 (a chunk head) and 20, 21 (two heads in a row) are down.
+  // Their chunks go to their first live id; every skipped head is armed gone with hull [id, id]
+  // before the other words; the chunks of live heads are unchanged.
+  Config c;
+  c.fanout = 4;
+  c.down = {11, 20, 21};
+  all_neighbours(c, 0, 199);
+  std::vector<Input> in;
+  in.push_back({build(ids_spec({11, 12, 13, 14, 15, 16, 17, 18}, 300)), 0});
+  in.push_back({build(ids_spec({20, 21, 22, 30, 31, 32, kSelf}, 40)), 1});
+  in.push_back({build(ids_spec({11}, 40)), 1}); // only a dead node: nothing sent, one gone word (last)
+  KernelRun<2> r;
+  configure(*r.k, c);
+  r.inputs = in;
+  r.go();
+  Expected e = golden<2>(c, in);
+  expect_outputs(r, e);
+  EXPECT_EQ(r.k->counter(hw::kCntGoneHeads), 4u);
+  std::vector<uint16_t> gone, heads;
+  for (const ArmWord &a : r.arms) (a.gone ? gone : heads).push_back(a.child.id);
+  EXPECT_EQ(gone, (std::vector<uint16_t>{11, 20, 21, 11}));
+  // Frame 1: chunks {11,12} {13,14} {15,16} {17,18}: 11 is down, {12} goes to 12. Frame 2: self
+  // delivered; chunks {20,21} {22,30} {31} {32}: both of the first are down, nothing left of it.
+  EXPECT_EQ(heads, (std::vector<uint16_t>{12, 13, 15, 17, kSelf, 22, 31, 32}));
+  ASSERT_FALSE(r.arms.empty());
+  EXPECT_TRUE(r.arms.back().gone && r.arms.back().last) << "a frame with only gone words ends with last";
+}
+
+TEST(Replicator, RandomSetsWithDownPeersMatchTheGoldenRepair) {
+  std::mt19937 rng(7);
+  for (uint32_t f : {2u, 4u, 16u}) {
+    Config c;
+    c.fanout = f;
+    all_neighbours(c, 0, 1199);
+    std::uniform_int_distribution<int> id(0, 1199);
+    for (int i = 0; i < 150; i++) c.down.insert((uint16_t)id(rng));
+    for (uint16_t d = 300; d <= 340; d++) c.down.insert(d); // a run longer than kReplMaxGoneHeads
+    std::vector<Input> in = golden_inputs(rng, 2);
+    std::vector<uint16_t> run;
+    for (uint16_t d = 300; d < 500; d++) run.push_back(d);
+    in.push_back({build(ids_spec(run, 100)), 0});
+    FrameSpec retx = ids_spec(run, 100);
+    retx.retx = true;
+    in.push_back({build(retx), 0});
+    KernelRun<2> r;
+    configure(*r.k, c);
+    r.inputs = in;
+    r.go();
+    Expected e = golden<2>(c, in);
+    expect_outputs(r, e);
+    EXPECT_GT(r.k->counter(hw::kCntGoneHeads), 0u);
+    EXPECT_GT(r.k->counter(hw::kCntRepairLimit), 0u);
+  }
+}
+
+TEST(Replicator, PortModeUsesTheBackupPortOfADownPort) {
+  // Port mode, 4 ports: ids 100-199 on port 2, 200-299 on port 3; port 2's backup is port 3
+  // (e.g. two uplinks to two spines). Port 2 down: its copies leave on port 3 to port 3's peer.
+  Config c;
+  c.mode = hw::kReplModePort;
+  c.nports = 4;
+  all_neighbours(c, 0, 299);
+  for (uint16_t id = 100; id < 200; id++) c.ports->set(id, 2);
+  for (uint16_t id = 200; id < 300; id++) c.ports->set(id, 3);
+  c.peers = {{2, 250}, {3, 260}};
+  c.backups = {{2, 3}, {0, 1}};
+  c.port_down = (1u << 2) | (1u << 0) | (1u << 1); // 0 and its backup 1 both down: dropped
+  for (uint16_t id = 0; id < 100; id++) c.ports->set(id, (uint8_t)(id % 2));
+  std::vector<Input> in;
+  in.push_back({build(ids_spec({4, 5, 120, 130, 210}, 300)), 3});
+  in.push_back({build(ids_spec({4, 120, 210}, 60)), hw::kHostPort});
+  KernelRun<4> r;
+  configure(*r.k, c);
+  r.inputs = in;
+  r.go();
+  Expected e = golden<4>(c, in);
+  expect_outputs(r, e);
+  EXPECT_EQ(r.k->counter(hw::kCntBackupCopies), 2u);
+  EXPECT_EQ(r.k->counter(hw::kCntPortDownCopies), 3u); // 4 and 5 (port 0, backup 1 down), 4 again
+  for (const ArmWord &a : r.arms) EXPECT_NE(a.child.id, 250) << "nothing armed behind the down port";
 }
 
 TEST(Replicator, RetransmissionsAreReplicatedAndDeliveredButArmNothing) {
@@ -855,6 +1001,7 @@ TEST(ReplicatorTop, ConfiguresThroughRegistersAndReplicates) {
   hls::stream<axis_word> inf, oh, of;
   hls::stream<axis_word> op[2];
   hls::stream<ArmWord> oa;
+  hls::stream<hw::PeerState> ps;
   uint32_t counters[hw::kReplCounterCount] = {};
   hw::NodeAddress self = hw::cluster_address(kSelf);
   uint16_t mac_hi = (uint16_t)(self.mac[0] << 8 | self.mac[1]);
@@ -864,8 +1011,8 @@ TEST(ReplicatorTop, ConfiguresThroughRegistersAndReplicates) {
   uint32_t seq = 0;
   for (uint16_t id : {40, 41}) {
     hw::TableWrite w = hw::neighbour_write(++seq, id, hw::cluster_neighbour(id, (uint8_t)(id - 40)));
-    fanout_replicator(im, inf, op, oh, oa, fm, of, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2, kCopyPort, 0,
-                      w.seq, w.kind, w.index, w.mac_hi, w.mac_lo, w.ipv4, w.port, w.valid, counters);
+    fanout_replicator(im, inf, op, oh, oa, fm, of, ps, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2,
+                      kCopyPort, 0, w.seq, w.kind, w.index, w.mac_hi, w.mac_lo, w.ipv4, w.port, w.valid, counters);
   }
   Bytes f = build(ids_spec({40, 41, kSelf}, 200));
   ParsedMeta m = ParsedMeta();
@@ -879,8 +1026,8 @@ TEST(ReplicatorTop, ConfiguresThroughRegistersAndReplicates) {
       if (cyc == 0) im.write(m);
       inf.write(w[cyc]);
     }
-    fanout_replicator(im, inf, op, oh, oa, fm, of, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2, kCopyPort, 0,
-                      seq, 0, 0, 0, 0, 0, 0, 0, counters);
+    fanout_replicator(im, inf, op, oh, oa, fm, of, ps, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2,
+                      kCopyPort, 0, seq, 0, 0, 0, 0, 0, 0, 0, counters);
     for (int p = 0; p < 2; p++)
       while (!op[p].empty()) got[p].push_back(op[p].read());
     while (!oh.empty()) got[2].push_back(oh.read());

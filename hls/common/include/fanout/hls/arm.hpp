@@ -5,7 +5,8 @@
 // carried) and, when the packet was delivered locally, this node itself (hull [self, self]: its
 // host acknowledges through the same path). One word per child and clock keeps the stream narrow;
 // proto::AckAggregator::arm is idempotent per message, so arming child by child equals arming
-// them all at once. `last` marks the packet's final word.
+// them all at once. `last` marks the packet's final word. A child the replicator skipped because
+// its peer is down is sent as a word with `gone` set (local repair, docs/reliability.md).
 //
 // C++14, synthesizable subset.
 #ifndef FANOUT_HLS_ARM_HPP
@@ -26,6 +27,9 @@ struct ArmWord {
   proto::ChildSpec child; // one child: id and hull
   uint32_t total_packets; // proto::packets_in_message of the packet
   bool last;              // last word for this packet
+  // The child is down (peer monitor): no copy went to it; the aggregator settles it at once and
+  // reports its ids upstream in a NACK with kFlagGone (proto::AckAggregator::mark_gone).
+  bool gone;
 };
 
 } // namespace hw

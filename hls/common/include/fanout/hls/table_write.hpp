@@ -9,16 +9,16 @@
 //
 // Register layout of one write (all kernels use these names in their s_axilite bundle):
 //   tbl_seq    u32  change it to commit one write
-//   tbl_kind   u8   kTableNeighbour, kTablePort or kTablePortPeer (kernels ignore kinds they do
-//                   not hold)
-//   tbl_index  u16  node id (port peer: the peer's node id)
+//   tbl_kind   u8   kTableNeighbour, kTablePort, kTablePortPeer or kTablePortBackup (kernels
+//                   ignore kinds they do not hold)
+//   tbl_index  u16  node id (port peer: the peer's node id; port backup: the backup port)
 //   tbl_mac_hi u16  MAC bytes 0-1 (neighbour)
 //   tbl_mac_lo u32  MAC bytes 2-5 (neighbour)
 //   tbl_ipv4   u32  (neighbour)
 //   tbl_port   u8   egress port (neighbour), or the port-table value (port table:
 //                   0 .. P-1, proto::kPortLocal or proto::kPortNone)
-//                   port peer: the port whose peer is written
-//   tbl_valid  u8   neighbour: 0 erases the entry; port peer: 0 clears the port's peer
+//                   port peer / port backup: the port whose peer / backup is written
+//   tbl_valid  u8   neighbour: 0 erases the entry; port peer / backup: 0 clears it
 //
 // C++14, synthesizable subset.
 #ifndef FANOUT_HLS_TABLE_WRITE_HPP
@@ -34,6 +34,9 @@ namespace hw {
 static const uint8_t kTableNeighbour = 0;
 static const uint8_t kTablePort = 1;
 static const uint8_t kTablePortPeer = 2; // replicator, port mode: the Fanout node behind a port
+// Replicator, port mode: tbl_port's copies leave on port tbl_index while tbl_port is down
+// (tbl_valid 0 clears it). Precomputed by software from the topology (docs/reliability.md).
+static const uint8_t kTablePortBackup = 3;
 
 struct TableWrite {
   uint32_t seq;
