@@ -249,7 +249,8 @@ void Cluster::Impl::build_nodes() {
     c.heartbeat_clocks = s_.heartbeat_clocks;
     c.kernel_mhz = s_.kernel_mhz;
     c.mac_mhz = s_.mac_mhz;
-    c.silent_timeout_clocks = opt_.silent_timeout_clocks;
+    c.silent_timeout_clocks = opt_.silent_timeout_clocks ? opt_.silent_timeout_clocks : s_.silent_timeout_clocks;
+    c.peer_interval_clocks = s_.peer_interval_clocks;
     if (std::find(s_.fst_nodes.begin(), s_.fst_nodes.end(), n) != s_.fst_nodes.end()) {
       std::filesystem::create_directories(s_.output_dir);
       c.fst_path = s_.output_dir + "/nic" + std::to_string(n) + ".fst";
@@ -261,15 +262,20 @@ void Cluster::Impl::build_nodes() {
   if (host_kind_ != Cluster::Hosts::kWorkload) return;
   HostConfig hc;
   hc.window = opt_.window;
+  hc.retransmit = s_.retransmit;
   hc.transport = s_.mode == Mode::kUnicast ? Transport::kUnicast
                  : s_.mode == Mode::kBier  ? Transport::kBier
                                            : Transport::kFanout;
   if (opt_.message_timeout_ns) {
     hc.message_timeout = sc_time((double)opt_.message_timeout_ns, SC_NS);
+  } else if (s_.message_timeout_us) {
+    hc.message_timeout = sc_time((double)s_.message_timeout_us, sc_core::SC_US);
   } else if (baseline()) {
     hc.message_timeout = sc_core::SC_ZERO_TIME; // no aggregator NACKs to wait for: wait to the end
   } else {
-    uint32_t silent = opt_.silent_timeout_clocks ? opt_.silent_timeout_clocks : hw::kAggDefaultSilentTimeout;
+    uint32_t silent = opt_.silent_timeout_clocks ? opt_.silent_timeout_clocks
+                      : s_.silent_timeout_clocks ? s_.silent_timeout_clocks
+                                                 : hw::kAggDefaultSilentTimeout;
     hc.message_timeout = kernel_period_ * (2.0 * silent) + sc_time(100, sc_core::SC_US);
   }
   for (uint32_t n = 0; n < s_.nodes; n++) {
@@ -540,6 +546,13 @@ void Cluster::Impl::finish() {
 RunResult Cluster::Impl::collect(double wall_seconds) {
   RunResult r;
   r.name = s_.name;
+  r.retransmit = s_.retransmit;
+  for (const FaultSpec &f : s_.faults) {
+    if (f.kind != FaultKind::kLinkDown || f.link.rfind("node", 0) != 0) continue;
+    uint16_t n = (uint16_t)std::stoul(f.link.substr(4));
+    if (std::find(r.dead_nodes.begin(), r.dead_nodes.end(), n) == r.dead_nodes.end()) r.dead_nodes.push_back(n);
+  }
+  std::sort(r.dead_nodes.begin(), r.dead_nodes.end());
   r.topology = name(s_.topology);
   r.mode = name(s_.mode);
   r.workload = name(s_.workload);
@@ -582,7 +595,14 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
       if (ro.nacked) o.nacked.push_back(ro.node);
       if (ro.silent) r.silent_receivers++;
       if (ro.timed_out) o.timed_out.push_back(ro.node);
+      if (ro.gone) o.gone.push_back(ro.node);
+      if (ro.given_up) o.given_up.push_back(ro.node);
+      if (ro.retransmits) o.retransmitted.push_back(ro.node);
     }
+    r.gone_receivers += o.gone.size();
+    r.given_up_receivers += o.given_up.size();
+    r.retx_frames += m.retx_frames;
+    r.retx_payload_bytes += m.retx_payload_bytes;
     if (m.posted) {
       r.messages_sent++;
       r.deliveries_expected += m.receivers.size();
@@ -688,7 +708,12 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
       if (e.port != 0) continue; // port 1 has no link: it reads down from the start
       r.link_events.push_back(LinkEvent{nic->node_id(), e.port, e.down, to_ns(e.at)});
     }
+    for (const Nic::PeerEvent &e : nic->peer_events())
+      r.peer_events.push_back(PeerEventOut{nic->node_id(), e.node, e.down, to_ns(e.at)});
   }
+  std::sort(r.peer_events.begin(), r.peer_events.end(), [](const PeerEventOut &a, const PeerEventOut &b) {
+    return a.at_ns < b.at_ns || (a.at_ns == b.at_ns && a.node < b.node);
+  });
   if (!nics_.empty()) {
     r.parser_in_beats_per_cycle_mean = parser_sum / (double)nics_.size();
     r.egress_beats_per_cycle_mean = egress_sum / (double)nics_.size();
@@ -741,6 +766,31 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
         fo.detection_ns = e.at_ns - f.at_ns;
         fo.detection_cycles = (double)fo.detection_ns / period_ns;
         break;
+      }
+      for (const PeerEventOut &e : r.peer_events) {
+        if (e.peer != node || !e.down || e.at_ns < f.at_ns) continue;
+        fo.peer_detected = true;
+        fo.peer_detected_by = e.node;
+        fo.peer_detection_ns = e.at_ns - f.at_ns;
+        fo.peer_detection_cycles = (double)fo.peer_detection_ns / period_ns;
+        break;
+      }
+      if (fo.peer_detected) {
+        uint64_t first = UINT64_MAX;
+        for (const auto &nic : nics_)
+          for (const sc_time &t : nic->repairs())
+            if (to_ns(t) >= f.at_ns + fo.peer_detection_ns) first = std::min(first, to_ns(t));
+        if (first != UINT64_MAX) {
+          fo.repaired = true;
+          fo.repair_ns = first - f.at_ns;
+        }
+      }
+      for (size_t i = 0; i < ledger_->size(); i++) {
+        const MessageRecord &m = ledger_->record(i);
+        if (!m.posted || to_ns(m.posted_at) >= f.at_ns) continue;
+        if (m.settled && to_ns(m.settled_at) <= f.at_ns) continue;
+        fo.in_flight++;
+        if (m.settled) fo.in_flight_settled_ns = std::max(fo.in_flight_settled_ns, to_ns(m.settled_at) - f.at_ns);
       }
     }
     r.faults.push_back(fo);
@@ -823,12 +873,32 @@ std::vector<std::string> failures(const RunResult &r) {
     f.push_back(n(r.messages_sent - r.messages_completed) + " of " + n(r.messages_sent) +
                 " posted messages not completed (" + n(r.messages_failed - r.messages_timed_out) + " NACKed, " +
                 n(r.messages_timed_out) + " timed out)");
-  if (r.deliveries != r.deliveries_expected)
+  // Fault runs (hosts retransmit): every intended receiver is delivered, or named gone by a
+  // relay and is a node whose link went down; duplicate packets and NACKs are the repair's.
+  uint64_t gone_not_down = 0, missing = 0;
+  for (const MessageOutcome &m : r.messages) {
+    if (!m.posted) continue;
+    for (uint16_t g : m.gone)
+      if (!std::binary_search(r.dead_nodes.begin(), r.dead_nodes.end(), g)) gone_not_down++;
+    for (uint16_t id : m.receivers)
+      if (std::find(m.delivered.begin(), m.delivered.end(), id) == m.delivered.end() &&
+          std::find(m.gone.begin(), m.gone.end(), id) == m.gone.end())
+        missing++;
+  }
+  if (gone_not_down) f.push_back(n(gone_not_down) + " receivers named gone whose link never went down");
+  if (r.retransmit) {
+    if (missing) f.push_back(n(missing) + " receivers neither delivered nor named gone");
+  } else if (r.deliveries != r.deliveries_expected) {
     f.push_back(n(r.deliveries) + " of " + n(r.deliveries_expected) + " deliveries");
-  if (r.duplicates)
+  }
+  if (r.duplicates && !r.retransmit)
     f.push_back(n(r.duplicates) + " duplicate packets (" + n(r.duplicate_messages) + " whole messages)");
   if (r.wrong_receiver) f.push_back(n(r.wrong_receiver) + " deliveries to nodes outside the receiver set");
   if (r.data_errors) f.push_back(n(r.data_errors) + " packets with wrong data");
+  if (r.retransmit) {
+    if (r.host_unexpected) f.push_back(n(r.host_unexpected) + " frames hosts could not attribute");
+    return f;
+  }
   bool aggregated = r.mode == "tree" || r.mode == "port"; // the baselines get one ACK per receiver
   if (aggregated && r.messages_single_ack != r.messages_completed)
     f.push_back(n(r.messages_completed - r.messages_single_ack) + " completed messages with more than one ACK");

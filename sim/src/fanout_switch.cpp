@@ -134,6 +134,7 @@ FanoutSwitch::FanoutSwitch(sc_core::sc_module_name name, const FanoutSwitchConfi
   if (cfg_.silent_timeout_clocks) ac.silent_timeout = cfg_.silent_timeout_clocks;
   if (cfg_.nack_window_clocks) ac.nack_window = cfg_.nack_window_clocks;
   c.ack_agg().configure(ac);
+  c.peer_monitor().set_interval(0); // port mode: its peers sit behind its own links
 
   // The kernel clock: first edge at t = 0, then every period.
   sc_core::sc_spawn_options opt;
@@ -207,7 +208,9 @@ bool FanoutSwitch::idle() const {
   const Impl &m = *impl_;
   const Core &c = *m.core;
   if (m.in_active || m.agg_held || m.agg_mid || m.parser_host_mid || m.repl_host_mid) return false;
-  if (!c.idle() || !c.in.empty() || !c.parser_host.empty() || !c.repl_host.empty() || !c.agg_out.empty()) return false;
+  if (!c.idle() || !c.in.empty() || !c.parser_host.empty() || !c.repl_host.empty() || !c.agg_out.empty() ||
+      !c.peer_out.empty())
+    return false;
   for (uint32_t p = 0; p < kMaxPorts; p++) {
     if (!c.repl_port[p].empty()) return false;
   }
@@ -338,6 +341,10 @@ void FanoutSwitch::egress() {
     append(pt.copy, w);
     if (w.last == 1) finish(p, pt.copy, false);
   }
+
+  // The switch's peer monitor is off (port mode: its peers sit behind its own links); it would
+  // only answer a peer probe, which no port-mode NIC sends. Anything it emits is discarded.
+  if (!c.peer_out.empty()) c.peer_out.read();
 
   if (!m.agg_held && !c.agg_out.empty()) {
     m.agg_beat = c.agg_out.read();

@@ -107,6 +107,7 @@ void Ledger::mark_settled(size_t i) {
   MessageRecord &r = records_[i];
   if (r.settled) return;
   r.settled = true;
+  r.settled_at = sc_core::sc_time_stamp();
   if (++settled_ == records_.size() && all_settled_) all_settled_();
 }
 
@@ -175,7 +176,7 @@ void Host::timeout_loop() {
       continue;
     }
     for (ReceiverOutcome &o : r.receivers)
-      if (!o.acked && !o.nacked) o.timed_out = true;
+      if (!o.acked && !o.gone && (cfg_.retransmit ? !o.given_up : !o.nacked)) o.timed_out = true;
     timeouts_.pop_front();
     settle_if_done(idx);
   }
@@ -225,6 +226,33 @@ bool Host::build_data(size_t index, uint32_t seq, uint32_t copy, Frame &out, uin
   std::vector<uint8_t> bytes(proto::kMaxFrameBytes);
   uint32_t flen = 0;
   int err = proto::build_frame(proto::cluster_net_headers(node_, to, node_, r.wire_id), h, set, payload.data(), len,
+                               opt, bytes.data(), (uint32_t)bytes.size(), &flen);
+  if (err != proto::kOk) return false;
+  bytes.resize(flen);
+  out = make_frame(std::move(bytes));
+  payload_len = len;
+  return true;
+}
+
+bool Host::build_retx(const Retx &rt, Frame &out, uint32_t &payload_len) {
+  const MessageRecord &r = ledger_.record(rt.index);
+  const Message &m = *r.message;
+  proto::ReceiverSet &set = scratch_set();
+  set.clear();
+  for (uint16_t n : rt.ids) set.append(n);
+  uint32_t s = r.payload_size, seq = rt.next;
+  uint64_t offset = (uint64_t)seq * s;
+  uint32_t len = (uint32_t)std::min<uint64_t>(s, m.bytes - offset);
+  proto::FanoutHeader h = proto::make_header(proto::kTypeData, node_, node_, r.wire_id, seq, m.bytes);
+  h.flags = proto::kFlagRetx;
+  if (seq + 1 == r.packets) h.flags |= proto::kFlagLast;
+  std::vector<uint8_t> payload(len);
+  fill_message_bytes(node_, r.wire_id, offset, len, payload.data());
+  proto::BuildOptions opt = proto::default_build_options();
+  opt.udp_checksum = true;
+  std::vector<uint8_t> bytes(proto::kMaxFrameBytes);
+  uint32_t flen = 0;
+  int err = proto::build_frame(proto::cluster_net_headers(node_, node_, node_, r.wire_id), h, set, payload.data(), len,
                                opt, bytes.data(), (uint32_t)bytes.size(), &flen);
   if (err != proto::kOk) return false;
   bytes.resize(flen);
@@ -288,6 +316,20 @@ void Host::tx_loop() {
         next = std::move(acks_.front());
         acks_.pop_front();
         next_is_ack = true;
+      } else if (!retx_.empty()) {
+        Retx &rt = retx_.front();
+        Frame f;
+        if (build_retx(rt, f, next_payload)) {
+          next = std::move(f);
+          next_is_ack = false;
+          MessageRecord &r = ledger_.record(rt.index);
+          r.retx_frames++;
+          r.retx_payload_bytes += next_payload;
+        } else {
+          stats_.build_errors++;
+        }
+        if (++rt.next >= rt.end) retx_.pop_front();
+        continue;
       } else if (!sending_.empty()) {
         // Packet by packet; each packet's copies (one per receiver or BIER set) back to back.
         Sending &sd = sending_.front();
@@ -413,6 +455,9 @@ void Host::on_data(const proto::FanoutHeader &h, const uint8_t *payload, uint32_
     return;
   }
   uint16_t &c = ra->copies[h.sequence];
+  // A retransmission of the last packet to a receiver that holds the whole message: its ACK was
+  // lost (e.g. with a relay that died); acknowledge again.
+  if (c > 0 && ra->acked && (h.flags & proto::kFlagRetx) && (h.flags & proto::kFlagLast)) send_ack((size_t)idx);
   if (c++ == 0) {
     ra->held++;
   } else {
@@ -479,6 +524,9 @@ void Host::on_feedback(const uint8_t *frame, uint32_t len, bool ack) {
   }
   MessageRecord &r = ledger_.record((size_t)idx);
   (ack ? r.ack_frames : r.nack_frames)++;
+  static std::unique_ptr<proto::ReceiverSet> retx_scratch(new proto::ReceiverSet);
+  proto::ReceiverSet &retx_ids = *retx_scratch;
+  retx_ids.clear();
   for (uint32_t i = 0; i < set.range_count(); i++) {
     for (uint32_t id = set.range(i).first; id <= set.range(i).last; id++) {
       long ri = Ledger::receiver_index(r, (proto::NodeId)id);
@@ -489,25 +537,52 @@ void Host::on_feedback(const uint8_t *frame, uint32_t len, bool ack) {
       ReceiverOutcome &o = r.receivers[(size_t)ri];
       if (ack) {
         if (h.sequence >= r.packets) o.acked = true; // cumulative: every packet held
+      } else if (h.flags & proto::kFlagGone) {
+        if (!o.acked) o.gone = true; // down: named in the completion, never retransmitted to
       } else {
         o.nacked = true;
         if (h.flags & proto::kFlagSilent) o.silent = true;
+        if (cfg_.retransmit && !o.acked && !o.gone && !o.given_up) {
+          if (o.retransmits >= cfg_.max_retransmits) {
+            o.given_up = true;
+          } else {
+            o.retransmits++;
+            retx_ids.append((proto::NodeId)id);
+          }
+        }
       }
     }
   }
+  if (!retx_ids.empty()) {
+    uint32_t first = std::min(h.sequence, r.packets - 1);
+    uint32_t end = h.length == 0 ? r.packets : (uint32_t)std::min<uint64_t>((uint64_t)h.sequence + h.length, r.packets);
+    if (end <= first) end = first + 1;
+    schedule_retx((size_t)idx, first, end, retx_ids);
+  }
+  // Complete: every receiver ACKed or named gone (the completion names the gone ones).
   if (!r.completed &&
-      std::all_of(r.receivers.begin(), r.receivers.end(), [](const ReceiverOutcome &o) { return o.acked; })) {
+      std::all_of(r.receivers.begin(), r.receivers.end(), [](const ReceiverOutcome &o) { return o.acked || o.gone; })) {
     r.completed = true;
     r.completed_at = sc_core::sc_time_stamp();
   }
   settle_if_done((size_t)idx);
 }
 
+void Host::schedule_retx(size_t index, uint32_t first, uint32_t end, const proto::ReceiverSet &ids) {
+  Retx rt{index, first, end, {}};
+  for (uint32_t i = 0; i < ids.range_count(); i++)
+    for (uint32_t id = ids.range(i).first; id <= ids.range(i).last; id++) rt.ids.push_back((uint16_t)id);
+  retx_.push_back(std::move(rt));
+  tx_work_.notify();
+}
+
 void Host::settle_if_done(size_t index) {
   MessageRecord &r = ledger_.record(index);
   if (r.settled || !r.posted) return;
-  if (!std::all_of(r.receivers.begin(), r.receivers.end(),
-                   [](const ReceiverOutcome &o) { return o.acked || o.nacked || o.timed_out; }))
+  bool retx = cfg_.retransmit;
+  if (!std::all_of(r.receivers.begin(), r.receivers.end(), [retx](const ReceiverOutcome &o) {
+        return o.acked || o.gone || o.timed_out || (retx ? o.given_up : o.nacked);
+      }))
     return;
   outstanding_--;
   unsettled_per_step_[r.message->step]--;

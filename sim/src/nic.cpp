@@ -190,6 +190,7 @@ struct Nic::Impl {
     src_parser_host.stream = &core->parser_host;
     src_repl_host.stream = &core->repl_host;
     src_agg.stream = &core->agg_out;
+    src_peer.stream = &core->peer_out;
     for (uint32_t p = 0; p < Nic::kPorts; p++) {
       src_repl_port[p].stream = &core->repl_port[p];
       rx_sinks[p] = std::make_unique<MacRxSink>(this, p);
@@ -331,6 +332,7 @@ struct Nic::Impl {
     FANOUT_NIC_DRIVE(src_parser_host, parser_host);
     FANOUT_NIC_DRIVE(src_repl_host, repl_host);
     FANOUT_NIC_DRIVE(src_agg, agg_out);
+    FANOUT_NIC_DRIVE(src_peer, peer_tx);
 #undef FANOUT_NIC_DRIVE
     for (uint32_t p = 0; p < Nic::kPorts; p++) {
       drive_source(src_repl_port[p], [&](bool v, const Beat &b) {
@@ -414,6 +416,7 @@ struct Nic::Impl {
     src_parser_host.fire = src_parser_host.holding && t.parser_host_tready;
     src_repl_host.fire = src_repl_host.holding && t.repl_host_tready;
     src_agg.fire = src_agg.holding && t.agg_out_tready;
+    src_peer.fire = src_peer.holding && t.peer_tx_tready;
     for (uint32_t p = 0; p < Nic::kPorts; p++)
       src_repl_port[p].fire = src_repl_port[p].holding && get_field(t.repl_port_tready, p, 1);
     host_tx_fire = host_tx_holding && t.host_tx_tready;
@@ -435,7 +438,8 @@ struct Nic::Impl {
 
   void after_kernel() {
     Vfanout_nic_top &t = *m;
-    for (StreamSource *s : {&src_parser_host, &src_repl_host, &src_agg, &src_repl_port[0], &src_repl_port[1]}) {
+    for (StreamSource *s :
+         {&src_parser_host, &src_repl_host, &src_agg, &src_peer, &src_repl_port[0], &src_repl_port[1]}) {
       if (s->fire) {
         s->holding = false;
         stats.egress_beats++;
@@ -488,6 +492,19 @@ struct Nic::Impl {
       core->set_self(a, (uint16_t)cfg_udp);
     }
     core->step();
+    // Peer monitor verdicts, and the first local repair after each down verdict (the first
+    // chunk head the replicator skips).
+    while (peer_events_seen < core->peer_events.size()) {
+      const auto &e = core->peer_events[peer_events_seen++];
+      nic->peer_events_.push_back(PeerEvent{sc_core::sc_time_stamp(), e.state.id, e.state.down});
+      if (e.state.down) awaiting_repair = true;
+    }
+    uint32_t gone = core->replicator().counter(hw::kCntGoneHeads);
+    if (gone != gone_heads) {
+      gone_heads = gone;
+      if (awaiting_repair) nic->repairs_.push_back(sc_core::sc_time_stamp());
+      awaiting_repair = false;
+    }
   }
 
   void dump() {
@@ -555,7 +572,10 @@ struct Nic::Impl {
   std::unique_ptr<Vfanout_nic_top> m;
   std::unique_ptr<VerilatedFstC> tfp;
   std::unique_ptr<Core> core;
-  StreamSource src_parser_host, src_repl_host, src_agg, src_repl_port[Nic::kPorts];
+  size_t peer_events_seen = 0;
+  uint32_t gone_heads = 0;
+  bool awaiting_repair = false;
+  StreamSource src_parser_host, src_repl_host, src_agg, src_peer, src_repl_port[Nic::kPorts];
   MacPort mac[Nic::kPorts];
   std::unique_ptr<MacRxSink> rx_sinks[Nic::kPorts];
   struct HostFrame {
@@ -599,6 +619,9 @@ Nic::Nic(sc_core::sc_module_name name, const NicConfig &config) : sc_module(name
   if (cfg_.silent_timeout_clocks) ac.silent_timeout = cfg_.silent_timeout_clocks;
   if (cfg_.nack_window_clocks) ac.nack_window = cfg_.nack_window_clocks;
   core.ack_agg().configure(ac);
+  // Peer monitoring is tree mode's: in port mode the NIC's only next hop is its switch, whose
+  // link the link monitor watches.
+  core.peer_monitor().set_interval(cfg_.port_mode ? 0 : cfg_.peer_interval_clocks);
 
   SC_HAS_PROCESS(Nic);
   SC_METHOD(tick); // first run at t = 0: the MAC clock's first edge
@@ -712,7 +735,10 @@ NicStats Nic::stats() const {
   s.ack_agg.resize(hw::kAggCntCount);
   core.ack_agg().read_counters(s.ack_agg.data());
   s.agg_dropped = im.m->agg_dropped;
+  s.peer_dropped = im.m->peer_dropped;
   s.port_down = im.port_down;
+  s.peer_monitor.resize(hw::kPeerCntCount);
+  core.peer_monitor().read_counters(s.peer_monitor.data());
   return s;
 }
 

@@ -190,15 +190,22 @@ void Switch::enqueue(uint32_t out, Frame f) {
   }
   s.queue_bytes += f.bytes.size();
   if (s.queue_bytes > s.queue_peak_bytes) s.queue_peak_bytes = s.queue_bytes;
-  pt.queue.push_back(std::move(f));
+  if (is_network_control(f)) {
+    s.control_frames++;
+    pt.control.push_back(std::move(f));
+  } else {
+    pt.queue.push_back(std::move(f));
+  }
   pump(out);
 }
 
 void Switch::pump(uint32_t p) {
   Port &pt = port(p);
-  if (!pt.link || pt.queue.empty() || pt.link->busy(pt.side)) return;
-  Frame f = std::move(pt.queue.front());
-  pt.queue.pop_front();
+  if (!pt.link || (pt.queue.empty() && pt.control.empty()) || pt.link->busy(pt.side)) return;
+  // Strict priority: network control (DSCP CS6/CS7: peer-monitor probes) before the data queue.
+  std::deque<Frame> &q = pt.control.empty() ? pt.queue : pt.control;
+  Frame f = std::move(q.front());
+  q.pop_front();
   uint64_t n = f.bytes.size();
   pt.stats.queue_bytes -= n;
   sc_time ser = pt.link->serialization((uint32_t)n);
@@ -212,6 +219,12 @@ void Switch::pump(uint32_t p) {
 double Switch::egress_utilization(uint32_t p) const {
   const Port &pt = port(p);
   return pt.link ? pt.link->utilization(pt.side) : 0.0;
+}
+
+bool is_network_control(const Frame &f) {
+  const std::vector<uint8_t> &b = f.bytes;
+  return b.size() > proto::kIpTosOff && proto::load_be16(b.data() + proto::kEthTypeOff) == proto::kEtherTypeIpv4 &&
+         (b[proto::kIpTosOff] & 0xE0) >= 0xC0;
 }
 
 Frame make_switch_probe(proto::NodeId node, const Mac48 &mac, uint32_t ipv4, uint16_t udp_port, uint32_t port,

@@ -258,6 +258,11 @@ std::string to_json(const RunResult &r, const std::vector<std::string> &broken) 
   j.field("nacks_at_senders", r.nacks_at_senders);
   j.field("silent_receivers", r.silent_receivers);
   j.field("timed_out_receivers", r.timed_out_receivers);
+  j.field("gone_receivers", r.gone_receivers);
+  j.field("given_up_receivers", r.given_up_receivers);
+  j.field("retransmit", r.retransmit);
+  j.field("retx_frames", r.retx_frames);
+  j.field("retx_payload_bytes", r.retx_payload_bytes);
   j.field("host_probes", r.host_probes);
   j.field("host_non_fanout", r.host_non_fanout);
   j.field("host_unexpected", r.host_unexpected);
@@ -345,6 +350,24 @@ std::string to_json(const RunResult &r, const std::vector<std::string> &broken) 
     j.field("detected", f.detected);
     j.field("detection_ns", f.detection_ns);
     j.field("detection_cycles", f.detection_cycles);
+    j.field("peer_detected", f.peer_detected);
+    j.field("peer_detected_by", f.peer_detected_by);
+    j.field("peer_detection_ns", f.peer_detection_ns);
+    j.field("peer_detection_cycles", f.peer_detection_cycles);
+    j.field("repaired", f.repaired);
+    j.field("repair_ns", f.repair_ns);
+    j.field("in_flight", f.in_flight);
+    j.field("in_flight_settled_ns", f.in_flight_settled_ns);
+    j.end_object();
+  }
+  j.end_array();
+  j.begin_array("peer_events");
+  for (const auto &e : r.peer_events) {
+    j.begin_object();
+    j.field("node", e.node);
+    j.field("peer", e.peer);
+    j.field("down", e.down);
+    j.field("at_ns", e.at_ns);
     j.end_object();
   }
   j.end_array();
@@ -359,6 +382,8 @@ std::string to_json(const RunResult &r, const std::vector<std::string> &broken) 
     json_ids(j, "wrong", m.wrong);
     json_ids(j, "nacked", m.nacked);
     json_ids(j, "timed_out", m.timed_out);
+    json_ids(j, "gone", m.gone);
+    json_ids(j, "given_up", m.given_up);
     j.field("duplicate_packets", m.duplicate_packets);
     j.field("data_errors", m.data_errors);
     j.field("ack_frames", m.ack_frames);
@@ -561,14 +586,30 @@ std::string summary(const RunResult &r, const fanout::sim::Scenario &s, const st
         o += fmt(": detected after %.3f us (%.0f cycles)", (double)f.detection_ns / 1e3, f.detection_cycles);
       else
         o += ": NOT detected";
+      if (f.peer_detected) {
+        o += fmt("; node%u's peer monitor declared it down after %.3f us (%.0f cycles)", f.peer_detected_by,
+                 (double)f.peer_detection_ns / 1e3, f.peer_detection_cycles);
+        if (f.repaired) o += fmt(", first copy around it %.3f us after the fault", (double)f.repair_ns / 1e3);
+      }
+      if (f.in_flight)
+        o += fmt("; %" PRIu64 " messages in flight settled within %.3f us", f.in_flight,
+                 (double)f.in_flight_settled_ns / 1e3);
     }
     o += "\n";
   }
+  if (r.gone_receivers || r.retx_frames || r.given_up_receivers)
+    o += fmt("repair: %" PRIu64 " receivers named gone, %" PRIu64 " given up; %" PRIu64
+             " retransmitted frames (%" PRIu64 " payload bytes)\n",
+             r.gone_receivers, r.given_up_receivers, r.retx_frames, r.retx_payload_bytes);
   const char *end = r.all_settled ? "every message settled" : "duration reached";
   if (r.serve.enabled && !r.serve.duration_reached) end = "every client left";
   o += fmt("time: %.3f us simulated (%s), %.2f s wall\n", (double)r.sim_time_ns / 1e3, end, r.wall_seconds);
   if (r.serve.enabled) {
     o += "served: no workload to check\n";
+  } else if (broken.empty() && r.retransmit) {
+    o += fmt("OK: every message delivered whole to every live receiver; completions name %" PRIu64
+             " gone receivers, all on nodes whose link went down\n",
+             r.gone_receivers);
   } else if (broken.empty()) {
     o += r.mode == "tree" || r.mode == "port"
              ? "OK: every message delivered exactly once to exactly its receivers, one aggregated ACK per message\n"

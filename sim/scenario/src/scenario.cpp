@@ -126,6 +126,22 @@ const std::vector<Field> &fields() {
                    [](Scenario &s, const std::string &v) {
                      s.heartbeat_clocks = (uint32_t)parse_uint(v, 0, 1u << 30);
                    }},
+                  {"nic.peer_interval_clocks", "peer-interval-clocks",
+                   "peer monitor heartbeat interval, kernel clocks (0: off; down after 3 silent intervals)",
+                   [](Scenario &s, const std::string &v) {
+                     s.peer_interval_clocks = (uint32_t)parse_uint(v, 0, 1u << 30);
+                   }},
+                  {"nic.silent_timeout_clocks", "silent-timeout-clocks",
+                   "ACK aggregators' silent-child timeout, kernel clocks (0: the kernel's default, 1 ms)",
+                   [](Scenario &s, const std::string &v) {
+                     s.silent_timeout_clocks = (uint32_t)parse_uint(v, 0, 1u << 30);
+                   }},
+                  {"hosts.message_timeout_us", "message-timeout-us",
+                   "a message not settled this long after posting fails (0: twice the silent timeout + 100 us)",
+                   [](Scenario &s, const std::string &v) { s.message_timeout_us = parse_uint(v, 0, 1000000000); }},
+                  {"hosts.retransmit", "retransmit",
+                   "hosts retransmit on NACKs as the driver's transport does (true/false)",
+                   [](Scenario &s, const std::string &v) { s.retransmit = parse_bool(v); }},
                   {"nic.kernel_mhz", "kernel-mhz", "kernel clock, MHz",
                    [](Scenario &s, const std::string &v) { s.kernel_mhz = parse_double(v, 50, 1000); }},
                   {"nic.mac_mhz", "mac-mhz", "MAC clock, MHz",

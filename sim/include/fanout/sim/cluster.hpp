@@ -60,6 +60,14 @@ struct LinkEvent {
   uint64_t at_ns = 0;
 };
 
+// A peer-monitor verdict: NIC `node` declared `peer` down (or up again).
+struct PeerEventOut {
+  uint32_t node = 0;
+  uint32_t peer = 0;
+  bool down = false;
+  uint64_t at_ns = 0;
+};
+
 struct FaultOutcome {
   std::string kind; // link_down, loss, corrupt
   std::string link;
@@ -71,6 +79,18 @@ struct FaultOutcome {
   bool detected = false;
   uint64_t detection_ns = 0; // after at_ns
   double detection_cycles = 0;
+  // link_down of node<N>, tree mode: the other NICs' view. peer_detected: some NIC's peer monitor
+  // declared N down (first such verdict at or after at_ns); repaired: some NIC then skipped N as
+  // a chunk head (the first copy sent around it); in_flight: messages posted before at_ns and
+  // not settled then; in_flight_settled_ns: when the last of them settled, after at_ns.
+  bool peer_detected = false;
+  uint32_t peer_detected_by = 0;
+  uint64_t peer_detection_ns = 0;
+  double peer_detection_cycles = 0;
+  bool repaired = false;
+  uint64_t repair_ns = 0; // after at_ns
+  uint64_t in_flight = 0;
+  uint64_t in_flight_settled_ns = 0;
 };
 
 // Frames dropped anywhere, by reason.
@@ -109,6 +129,9 @@ struct MessageOutcome {
   std::vector<uint16_t> wrong;     // nodes outside the set that got DATA of it
   std::vector<uint16_t> nacked;    // ids NACKs named at the sender
   std::vector<uint16_t> timed_out; // ids neither ACKed nor NACKed within the host's timeout
+  std::vector<uint16_t> gone;      // ids a relay reported down (NACK kFlagGone): named, not retried
+  std::vector<uint16_t> given_up;  // retransmit: ids still missing data after the last round
+  std::vector<uint16_t> retransmitted; // retransmit: ids some RETX round was sent to
   uint64_t duplicate_packets = 0;
   uint64_t data_errors = 0;
   uint32_t ack_frames = 0, nack_frames = 0;
@@ -171,9 +194,18 @@ struct RunResult {
   uint64_t nacks_at_senders = 0;
   uint64_t silent_receivers = 0;    // (message, receiver) pairs reported silent
   uint64_t timed_out_receivers = 0; // (message, receiver) pairs neither ACKed nor NACKed in time
-  uint64_t host_probes = 0;         // PROBEs reaching hosts (ignored)
-  uint64_t host_non_fanout = 0;     // non-Fanout frames reaching hosts
-  uint64_t host_unexpected = 0;     // frames hosts could not attribute (parse errors, unknown messages, stray feedback)
+  uint64_t gone_receivers = 0;      // (message, receiver) pairs reported down (kFlagGone)
+  uint64_t given_up_receivers = 0;  // retransmit: (message, receiver) pairs given up
+  bool retransmit = false;          // hosts retransmitted (fault runs: duplicates and NACKs expected)
+  uint64_t retx_frames = 0;         // RETX DATA frames senders sent
+  uint64_t retx_payload_bytes = 0;  // their payload bytes (the repair's extra bytes, before replication)
+  // Nodes whose access link went down for good (link_down with no duration): the receivers a
+  // completion may name gone.
+  std::vector<uint16_t> dead_nodes;
+  std::vector<PeerEventOut> peer_events; // every NIC's peer-monitor verdicts, in time order
+  uint64_t host_probes = 0;              // PROBEs reaching hosts (ignored)
+  uint64_t host_non_fanout = 0;          // non-Fanout frames reaching hosts
+  uint64_t host_unexpected = 0; // frames hosts could not attribute (parse errors, unknown messages, stray feedback)
   // Time
   uint64_t sim_time_ns = 0;
   uint64_t mac_rx_stall_clocks = 0; // NIC MAC clocks a beat inside a frame waited (nic.hpp; expected 0)

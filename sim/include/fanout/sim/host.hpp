@@ -19,8 +19,15 @@
 //
 // At the sender: the ACK frames of a message are counted; the message completes when the union
 // of the ACKed ranges (with sequence >= packets) covers its receivers. NACKs record the ids they
-// name (kFlagSilent: receivers that never answered). A message settles when every receiver is
-// ACKed or NACKed: it then frees its window slot (this host model does not retransmit).
+// name (kFlagSilent: receivers that never answered; kFlagGone: receivers a relay's peer monitor
+// found down, named in the completion). Without retransmission (the default) a message settles
+// when every receiver is ACKed, NACKed or gone: it then frees its window slot.
+// With HostConfig::retransmit (the driver's transport rules, docs/protocol.md section 9): a NACK
+// makes the sender resend packets [sequence, sequence + length) (length 0: to the end) with
+// kFlagRetx, to the NACK's ids that are receivers not yet ACKed nor gone; a silent report does
+// the same from its sequence for the receivers in its hull. The NIC replicates the retransmission
+// by the tree rule on that smaller set (repairing around down peers as for any DATA). A receiver
+// settles when ACKed or gone, or after max_retransmits rounds without success (given up).
 // A message that has not settled HostConfig::message_timeout after posting settles as failed.
 // PROBEs (link heartbeats) and non-Fanout frames are counted and ignored.
 //
@@ -63,10 +70,13 @@ struct ReceiverOutcome {
   bool delivered = false; // every packet held, every byte correct
   sc_core::sc_time delivered_at{};
   uint32_t duplicate_packets = 0;
-  bool acked = false;     // covered by an ACK with sequence >= packets at the sender
-  bool nacked = false;    // named by a NACK at the sender
-  bool silent = false;    // named by a NACK with kFlagSilent
-  bool timed_out = false; // neither ACKed nor NACKed within the host's message timeout
+  bool acked = false;       // covered by an ACK with sequence >= packets at the sender
+  bool nacked = false;      // named by a NACK at the sender
+  bool silent = false;      // named by a NACK with kFlagSilent
+  bool timed_out = false;   // neither ACKed nor NACKed within the host's message timeout
+  bool gone = false;        // named by a NACK with kFlagGone: a relay's peer monitor found it down
+  bool given_up = false;    // retransmit: still missing data after max_retransmits rounds
+  uint32_t retransmits = 0; // retransmit: RETX rounds that included this receiver
 };
 
 // Everything known about one message of the workload.
@@ -85,9 +95,12 @@ struct MessageRecord {
   uint32_t ack_frames = 0;      // ACK frames reaching the sender's host
   uint32_t nack_frames = 0;     // NACK frames reaching the sender's host
   uint64_t ack_foreign_ids = 0; // ids ACKed that are not receivers of the message
+  uint64_t retx_frames = 0;     // retransmit: RETX DATA frames sent
+  uint64_t retx_payload_bytes = 0;
   bool completed = false;
   sc_core::sc_time completed_at{};
   bool settled = false;
+  sc_core::sc_time settled_at{};
 };
 
 // Frames a host could not attribute or did not expect.
@@ -149,6 +162,8 @@ struct HostConfig {
   // host does not). Zero: wait forever. Longer than the aggregators' silent timeout, so that
   // their NACKs come first.
   sc_core::sc_time message_timeout = sc_core::sc_time(2100, sc_core::SC_US);
+  bool retransmit = false;      // act on NACKs as the driver's transport does (see above)
+  uint32_t max_retransmits = 8; // per receiver and message
 };
 
 class Host : public sc_core::sc_module, public FrameSink {
@@ -175,9 +190,12 @@ class Host : public sc_core::sc_module, public FrameSink {
   uint32_t copies(size_t index) const; // frames per packet of a message (per transport)
   bool build_data(size_t index, uint32_t seq, uint32_t copy, Frame &out, uint32_t &payload_len);
   bool build_bier_data(size_t index, uint32_t seq, uint32_t copy, Frame &out, uint32_t &payload_len);
+  struct Retx;
+  bool build_retx(const Retx &rt, Frame &out, uint32_t &payload_len);
   void on_bier(const uint8_t *frame, uint32_t len);
   void on_data(const proto::FanoutHeader &h, const uint8_t *payload, uint32_t payload_len);
   void on_feedback(const uint8_t *frame, uint32_t len, bool ack);
+  void schedule_retx(size_t index, uint32_t first, uint32_t end, const proto::ReceiverSet &ids);
   void send_ack(size_t index);
   void settle_if_done(size_t index);
 
@@ -192,6 +210,12 @@ class Host : public sc_core::sc_module, public FrameSink {
   std::deque<size_t> timeouts_; // posted messages, in posting order (so in deadline order)
   sc_core::sc_event posted_event_;
   std::deque<Sending> sending_;
+  struct Retx { // one retransmission round: packets [next, end) to `ids`
+    size_t index;
+    uint32_t next, end;
+    std::vector<uint16_t> ids;
+  };
+  std::deque<Retx> retx_;
   std::deque<Frame> acks_;
   sc_core::sc_event tx_work_;
   std::unordered_map<size_t, std::unique_ptr<Reassembly>> rx_;

@@ -52,6 +52,9 @@ struct NicConfig {
   bool port_mode = false;           // replicator mode: false tree, true port (copies per port table)
   uint32_t fanout = 4;              // tree fan-out F (2..64)
   uint32_t heartbeat_clocks = 1000; // link monitor interval (kernel clocks); silent peer down after 3
+  // Peer monitor (hls/peer_monitor), tree mode: probe interval in kernel clocks (0: off); a node
+  // this NIC sends copies to is declared down after 3 silent intervals.
+  uint32_t peer_interval_clocks = 800;
   double kernel_mhz = 300;
   double mac_mhz = 322.265625;
   uint16_t udp_port = proto::kDefaultUdpPort;
@@ -77,10 +80,12 @@ struct NicStats {
   // Parser: frames per proto::ParseError code (index = code), FIFO overflow, MAC bad frames.
   std::vector<uint32_t> parse_codes;
   uint32_t parser_overflow = 0, parser_bad_frames = 0;
-  std::vector<uint32_t> replicator; // hw::ReplCounter order
-  std::vector<uint32_t> ack_agg;    // hw::AckAggCounter order
-  uint32_t agg_dropped = 0;         // shell: aggregator frames with an unknown tdest
-  uint32_t port_down = 0;           // link monitor's mask now
+  std::vector<uint32_t> replicator;   // hw::ReplCounter order
+  std::vector<uint32_t> ack_agg;      // hw::AckAggCounter order
+  uint32_t agg_dropped = 0;           // shell: aggregator frames with an unknown tdest
+  uint32_t peer_dropped = 0;          // shell: peer-monitor beats with a tdest >= P
+  uint32_t port_down = 0;             // link monitor's mask now
+  std::vector<uint32_t> peer_monitor; // hw::PeerCounter order
 };
 
 class Nic : public sc_core::sc_module, public HostPort {
@@ -116,6 +121,15 @@ class Nic : public sc_core::sc_module, public HostPort {
     bool down;
   };
   const std::vector<PortEvent> &port_events() const { return port_events_; }
+  // Peer monitor verdicts as the replicator applied them: (time, node, down).
+  struct PeerEvent {
+    sc_core::sc_time at;
+    proto::NodeId node;
+    bool down;
+  };
+  const std::vector<PeerEvent> &peer_events() const { return peer_events_; }
+  // Local repairs: the time of the first chunk head skipped after each down verdict.
+  const std::vector<sc_core::sc_time> &repairs() const { return repairs_; }
 
  private:
   struct Impl;
@@ -129,6 +143,8 @@ class Nic : public sc_core::sc_module, public HostPort {
   FrameSink *host_sink_ = nullptr;
   sc_core::sc_event host_tx_ready_;
   std::vector<PortEvent> port_events_;
+  std::vector<PeerEvent> peer_events_;
+  std::vector<sc_core::sc_time> repairs_;
 };
 
 } // namespace sim

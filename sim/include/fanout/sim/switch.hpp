@@ -4,6 +4,8 @@
 // and, `forward_latency` later, appended to the output port's queue if the queue's bytes plus the
 // frame's stay within buffer_bytes; otherwise it is dropped (drop-tail, counted per output port).
 // A queued frame leaves its queue (and frees its buffer) when its transmission starts.
+// Two queues per output port sharing that buffer, served in strict priority: network control
+// (IPv4 DSCP CS6/CS7, is_network_control) first, then everything else, each in arrival order.
 // Unknown unicast destinations and frames whose FCS fails (Frame::fcs_bad) are dropped and
 // counted on the ingress port (no flooding, no learning). Frames to ff:ff:ff:ff:ff:ff are link-local (Fanout PROBE
 // heartbeats between a NIC and its switch port): counted on the ingress port, never forwarded.
@@ -102,8 +104,15 @@ struct SwitchPortStats {
   uint64_t drops_bier = 0;                // received here: malformed BIER, TTL expired, or (per bit) no route
   uint64_t queue_bytes = 0;               // now
   uint64_t queue_peak_bytes = 0;
+  uint64_t control_frames = 0;    // frames queued in the network-control (strict priority) queue
   sc_core::sc_time egress_busy{}; // serialization time of frames sent on this port
 };
+
+// A frame of network-control class: IPv4 with DSCP CS6 or CS7 (TOS & 0xE0 >= 0xC0), the class
+// the peer monitor's probes use (hls/peer_monitor). The switch queues them in a strict-priority
+// queue per output port, as data-centre switches do for control traffic, so that a heartbeat
+// never waits behind a deep data queue (a false "peer down").
+bool is_network_control(const Frame &f);
 
 class Switch : public sc_core::sc_module {
  public:
@@ -143,6 +152,7 @@ class Switch : public sc_core::sc_module {
     Link *link = nullptr;
     int side = 0;
     std::deque<Frame> queue;
+    std::deque<Frame> control;     // network-control frames (is_network_control): served first
     sc_core::sc_time idle_since{}; // egress idle from this time on (if the queue is empty)
     sc_core::sc_event heartbeat;
     uint32_t heartbeat_seq = 0;

@@ -49,7 +49,7 @@ struct MoeSpec {
   uint32_t node_limit = 4;       // node-limited routing: at most this many nodes per token (0: off)
   uint32_t tokens_per_step = 32; // per sender
   uint32_t steps = 2;
-  uint32_t token_bytes = 7168;   // hidden size 7,168 x 1 byte (FP8)
+  uint32_t token_bytes = 7168; // hidden size 7,168 x 1 byte (FP8)
 };
 
 // The broadcast half of AllReduce: the root sends every message to every other node.
@@ -81,6 +81,10 @@ struct Scenario {
   uint32_t fanout = 4; // tree fan-out F
   uint32_t nic_ports = 2;
   uint32_t heartbeat_clocks = 1000; // link monitor interval (kernel clocks)
+  // Peer monitor interval (kernel clocks; 0: off): a peer this NIC sends copies to is probed
+  // when silent this long, and declared down after 3 silent intervals (hls/peer_monitor).
+  uint32_t peer_interval_clocks = 800;
+  uint32_t silent_timeout_clocks = 0; // ACK aggregators; 0: the kernel's default
   double kernel_mhz = 300;
   double mac_mhz = 322.265625;
   // Workload
@@ -90,6 +94,8 @@ struct Scenario {
   uint32_t messages = 8;         // broadcast / sparse: messages per sender
   uint32_t message_bytes = 65536;
   uint64_t interval_ns = 0; // gap between a sender's messages (0: back to back, window permitting)
+  bool retransmit = false;         // hosts retransmit on NACKs (sim/host.hpp)
+  uint64_t message_timeout_us = 0; // hosts' message timeout; 0: twice the silent timeout + 100 us
   MoeSpec moe;
   AllReduceSpec allreduce;
   CheckpointSpec checkpoint;
@@ -98,8 +104,8 @@ struct Scenario {
   std::vector<FaultSpec> faults;
   // Outputs
   bool json = false;
-  std::vector<uint32_t> fst_nodes;      // NICs whose waveforms are written
-  std::vector<std::string> pcap_links;  // links captured to pcap
+  std::vector<uint32_t> fst_nodes;     // NICs whose waveforms are written
+  std::vector<std::string> pcap_links; // links captured to pcap
   std::string output_dir = "sim-out";
 };
 
