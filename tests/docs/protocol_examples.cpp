@@ -13,6 +13,7 @@
 //                                             fence below it gets a new block)
 //   protocol_examples --check-codes FILE      exit 1 unless FILE's error-code table has a row
 //                                             `| code | `name` | ...` for every code 1..kErrorCount-1
+//                                             and its auth-code table one for every AuthCode
 //
 // All inputs (MACs, IPs, ports, message ids, payloads, random seeds) are fixed, so the output is
 // deterministic. Every frame printed is parsed back with parse_frame and must validate.
@@ -30,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "fanout/proto/auth.hpp"
 #include "fanout/proto/proto.hpp"
 
 using namespace fanout::proto;
@@ -116,8 +118,8 @@ std::string flag_str(uint8_t flags) {
   static const struct {
     uint8_t bit;
     const char *name;
-  } names[] = {{kFlagLast, "LAST"},     {kFlagRetx, "RETX"},   {kFlagAckReq, "ACK_REQ"},
-               {kFlagSilent, "SILENT"}, {kFlagReply, "REPLY"}, {kFlagGone, "GONE"}};
+  } names[] = {{kFlagLast, "LAST"},   {kFlagRetx, "RETX"}, {kFlagAckReq, "ACK_REQ"}, {kFlagSilent, "SILENT"},
+               {kFlagReply, "REPLY"}, {kFlagGone, "GONE"}, {kFlagAuth, "AUTH"}};
   std::string out;
   for (const auto &n : names) {
     if (!(flags & n.bit)) continue;
@@ -179,11 +181,18 @@ void describe_frame(const Bytes &f, Lines &out) {
     out.push_back(fmt("  payload   %u bytes = message bytes [%u, %u) of %u; packets in message: %u", p.payload_len, at,
                       at + p.payload_len, h.length, packets_in_message(h, p.payload_len)));
   }
+  uint32_t end = p.payload_offset + p.payload_len;
+  if (p.auth) {
+    out.push_back(fmt("  auth      counter %u  tag 0x%016llx", load_be32(f.data() + p.auth_offset + kAuthCounterOff),
+                      (unsigned long long)load_be64(f.data() + p.auth_offset + kAuthTagOff)));
+    end = p.auth_offset + kAuthTrailerBytes;
+  }
   std::vector<std::pair<uint32_t, std::string>> marks = {
       {kEthOffset, "Ethernet"}, {kIpv4Offset, "IPv4"}, {kUdpOffset, "UDP"}, {kFanoutOffset, "Fanout"}};
   if (h.set_len) marks.push_back({kSetOffset, "set"});
   if (p.payload_len) marks.push_back({p.payload_offset, "payload"});
-  if (p.payload_offset + p.payload_len < f.size()) marks.push_back({p.payload_offset + p.payload_len, "padding"});
+  if (p.auth) marks.push_back({p.auth_offset, "trailer"});
+  if (end < f.size()) marks.push_back({end, "padding"});
   out.push_back("");
   hexdump(f, marks, out);
 }
@@ -220,6 +229,8 @@ Lines ex_frame_layout() {
   o.push_back(fmt("%12u  %5u  Fanout header", kFanoutOffset, kFanoutHeaderBytes));
   o.push_back(fmt("%12u  %5s  receiver set body (0..%u bytes)", kSetOffset, "L", kMaxSetBytes));
   o.push_back(fmt("%12s  %5s  payload (DATA only)", fmt("%u+L", kSetOffset).c_str(), "P"));
+  o.push_back(fmt("%12s  %5u  auth trailer (AUTH flag only, section 12): counter 4, tag 8",
+                  fmt("%u+L+P", kSetOffset).c_str(), kAuthTrailerBytes));
   o.push_back("");
   o.push_back(fmt("fixed headers: %u + %u + %u + %u = %u bytes = one %u-bit beat; the set starts on beat 1",
                   kEthHeaderBytes, kIpv4HeaderBytes, kUdpHeaderBytes, kFanoutHeaderBytes, kFixedHeadersBytes,
@@ -287,10 +298,11 @@ Lines ex_constants() {
   o.push_back(fmt("packet types            DATA %d, ACK %d, NACK %d, PROBE %d (0 and %d..15 invalid)", kTypeData,
                   kTypeAck, kTypeNack, kTypeProbe, kTypeProbe + 1));
   o.push_back(fmt("flags                   LAST 0x%02x, RETX 0x%02x, ACK_REQ 0x%02x, SILENT 0x%02x, REPLY 0x%02x, "
-                  "GONE 0x%02x",
+                  "GONE 0x%02x,",
                   kFlagLast, kFlagRetx, kFlagAckReq, kFlagSilent, kFlagReply, kFlagGone));
+  o.push_back(fmt("                        AUTH 0x%02x", kFlagAuth));
   o.push_back(fmt("reserved flag bits      0x%02x (sent 0, ignored)",
-                  (uint8_t) ~(kFlagLast | kFlagRetx | kFlagAckReq | kFlagSilent | kFlagReply | kFlagGone)));
+                  (uint8_t) ~(kFlagLast | kFlagRetx | kFlagAckReq | kFlagSilent | kFlagReply | kFlagGone | kFlagAuth)));
   o.push_back(fmt("set encodings           none %d, list %d, ranges %d, bitmap %d (%d..15 invalid)", kSetNone, kSetList,
                   kSetRanges, kSetBitmap, kSetBitmap + 1));
   o.push_back(fmt("bitmap run header       %u bytes", kBitmapRunHeaderBytes));
@@ -335,6 +347,29 @@ Lines ex_data_list() {
   o.push_back("UDP checksum computed (endpoint).");
   o.push_back("set: " + cost_str(s));
   describe_frame(build(net_for(1, kSwitch, 0x101), h, s, text_payload("MoE token #00042"), true), o);
+  return o;
+}
+
+// The frame of data_list, signed: the authentication test vector of section 12.
+Lines ex_auth_data() {
+  Lines o;
+  ReceiverSet s;
+  s.append(3);
+  s.append(17);
+  s.append(200);
+  FanoutHeader h = make_header(kTypeData, 1, 1, 0x101, 0, 16);
+  h.flags = kFlagLast;
+  uint8_t key[kAuthKeyBytes];
+  for (uint32_t i = 0; i < kAuthKeyBytes; i++) key[i] = (uint8_t)i;
+  Bytes f = build(net_for(1, kSwitch, 0x101), h, s, text_payload("MoE token #00042"), true);
+  uint32_t len = (uint32_t)f.size(), n = 0;
+  f.resize(len + kAuthTrailerBytes);
+  if (!auth_append(f.data(), len, (uint32_t)f.size(), key, 1, &n)) die("auth_append");
+  o.push_back("The frame of example data_list signed by node 1 with counter 1 and the group key");
+  o.push_back("00 01 02 .. 0f (auth_append: AUTH flag, trailer, IPv4 and UDP lengths, both checksums).");
+  o.push_back(fmt("tag = SipHash-2-4(key, frame bytes [%u, %u)): the Fanout header, set, payload and counter",
+                  kFanoutOffset, n - 8));
+  describe_frame(f, o);
   return o;
 }
 
@@ -911,8 +946,8 @@ Lines ex_error_cases() {
       {"Fanout version 2", patch([](Bytes &f) { f[kFanoutOffset + kFoVerTypeOff] = 0x21; })},
       {"type 0", patch([](Bytes &f) { f[kFanoutOffset + kFoVerTypeOff] = 0x10; })},
       {"type 5", patch([](Bytes &f) { f[kFanoutOffset + kFoVerTypeOff] = 0x15; })},
-      {"reserved flag bits 0xc0 and encoding bits 0xf0 set", patch([](Bytes &f) {
-         f[kFanoutOffset + kFoFlagsOff] |= 0xC0;
+      {"reserved flag bit 0x80 and encoding bits 0xf0 set", patch([](Bytes &f) {
+         f[kFanoutOffset + kFoFlagsOff] |= 0x80;
          f[kFanoutOffset + kFoSetEncOff] |= 0xF0;
        })},
       {"set encoding 4", with([](Raw &r) { r.enc = 4; })},
@@ -979,6 +1014,15 @@ Lines ex_error_cases() {
       {"length mismatch and an unsorted list: length is checked first", with([](Raw &r) {
          r.set = {0, 17, 0, 3}, r.length = 99;
        })},
+      {"AUTH, 11 bytes after the set (DATA LAST, length 11)",
+       with([](Raw &r) { r.flags |= kFlagAuth, r.payload.resize(11), r.length = 11; })},
+      {"AUTH, ACK with encoding none and nothing after the header", with([](Raw &r) {
+         r.type = kTypeAck, r.flags = kFlagAuth, r.enc = kSetNone, r.set.clear(), r.payload.clear(), r.length = 0;
+       })},
+      {"AUTH on the base frame: the last 12 of 16 bytes are the trailer, payload 4",
+       with([](Raw &r) { r.flags |= kFlagAuth; })},
+      {"AUTH, DATA LAST, length 4, 4-byte payload + 12 trailer bytes (tag not checked by parse)",
+       with([](Raw &r) { r.flags |= kFlagAuth, r.length = 4; })},
   };
   Lines o;
   o.push_back("parse_frame on mutations of one valid frame (default config: port 47100, UDP checksum verified)");
@@ -1011,6 +1055,7 @@ const std::vector<ExampleDef> &examples() {
       {"fanout_header", ex_fanout_header},
       {"constants", ex_constants},
       {"data_list", ex_data_list},
+      {"auth_data", ex_auth_data},
       {"data_broadcast", ex_data_broadcast},
       {"data_bitmap", ex_data_bitmap},
       {"beats", ex_beats},
@@ -1219,6 +1264,10 @@ int check_codes(const std::string &path) {
   std::map<std::string, int> code_of;
   for (int e = 0; e < kErrorCount; e++) code_of[error_name(e)] = e;
   std::vector<bool> found(kErrorCount, false);
+  // Section 12's auth_check codes are checked the same way against auth_code_name().
+  std::map<std::string, int> auth_code_of;
+  for (int a = 0; a < kAuthCodeCount; a++) auth_code_of[auth_code_name(a)] = a;
+  std::vector<bool> auth_found(kAuthCodeCount, false);
   int problems = 0;
   for (size_t i = 0; i < doc.size(); i++) {
     std::vector<std::string> c = table_cells(doc[i]);
@@ -1227,7 +1276,16 @@ int check_codes(const std::string &path) {
     int code = std::atoi(c[0].c_str());
     std::string name = c[1].substr(1, c[1].size() - 2);
     auto it = code_of.find(name);
-    if (it == code_of.end()) {
+    auto at = auth_code_of.find(name);
+    if (it == code_of.end() && at != auth_code_of.end()) {
+      if (at->second != code) {
+        std::printf("%s:%zu: '%s' is auth code %d, the table says %d\n", path.c_str(), i + 1, name.c_str(), at->second,
+                    code);
+        problems++;
+      } else {
+        auth_found[code] = true;
+      }
+    } else if (it == code_of.end()) {
       std::printf("%s:%zu: error table names '%s', which error_name() never returns\n", path.c_str(), i + 1,
                   name.c_str());
       problems++;
@@ -1238,6 +1296,11 @@ int check_codes(const std::string &path) {
       found[code] = true;
     }
   }
+  for (int a = 0; a < kAuthCodeCount; a++) {
+    if (auth_found[a]) continue;
+    std::printf("%s: auth-code table has no row for %d `%s`\n", path.c_str(), a, auth_code_name(a));
+    problems++;
+  }
   for (int e = 1; e < kErrorCount; e++) {
     if (found[e]) continue;
     std::printf("%s: error-code table has no row for %d `%s`\n", path.c_str(), e, error_name(e));
@@ -1245,6 +1308,7 @@ int check_codes(const std::string &path) {
   }
   if (problems) return 1;
   std::printf("%s: error-code table lists all %d codes 1..%d\n", path.c_str(), kErrorCount - 1, kErrorCount - 1);
+  std::printf("%s: auth-code table lists all %d codes 0..%d\n", path.c_str(), (int)kAuthCodeCount, kAuthCodeCount - 1);
   return 0;
 }
 

@@ -597,6 +597,12 @@ std::vector<MalformedCase> malformed_cases() {
          put32(f, kFanoutOffset + kFoLengthOff, 1);
          return f;
        }},
+      {"PROBE with AUTH and no trailer", kAuthTruncated,
+       [] {
+         Frame f = build(make_header(kTypeProbe, 1, 1, 0, 0, 0), ReceiverSet(), {}, options(kSetNone));
+         f[kFanoutOffset + kFoFlagsOff] |= kFlagAuth;
+         return f;
+       }},
   };
 }
 

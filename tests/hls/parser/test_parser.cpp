@@ -129,6 +129,12 @@ std::vector<Case> valid_cases() {
   v.push_back({"nack", build(proto::kTypeNack, {6, 8}, proto::kSetList, 0, 4, 2, 0), proto::kOk});
   v.push_back({"probe", build(proto::kTypeProbe, {}, proto::kSetNone, 0, 99, 0, 0), proto::kOk});
   {
+    // AUTH flag set (proto/auth.hpp) but no room for the 12-byte trailer.
+    Bytes f = build(proto::kTypeProbe, {}, proto::kSetNone, 0, 97, 0, 0);
+    f[proto::kFanoutOffset + proto::kFoFlagsOff] |= proto::kFlagAuth;
+    v.push_back({"auth_truncated", f, proto::kAuthTruncated});
+  }
+  {
     // A peer monitor's probe (hops-left 1): valid, its meta on out_seen only.
     Bytes f = build(proto::kTypeProbe, {}, proto::kSetNone, 0, 98, 0, 0);
     f[proto::kFanoutOffset + proto::kFoHopsOff] = proto::kPeerProbeHops;

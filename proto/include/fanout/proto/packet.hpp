@@ -252,7 +252,11 @@ struct ParsedPacket {
   uint16_t udp_dst_port;
   uint32_t set_offset;     // frame offset of the receiver-set body (always kSetOffset)
   uint32_t payload_offset; // frame offset of the payload
-  uint32_t payload_len;    // payload bytes (from the UDP length; Ethernet padding excluded)
+  uint32_t payload_len;    // payload bytes (from the UDP length; Ethernet padding and the auth
+                           // trailer excluded)
+  bool auth;               // kFlagAuth: an auth trailer follows the payload (not yet verified:
+                           // auth.hpp's auth_check does that)
+  uint32_t auth_offset;    // frame offset of the trailer (payload_offset + payload_len); 0 if none
 };
 
 // Message reassembly rule: every packet of a message but the last carries the same payload size
@@ -284,9 +288,11 @@ inline bool data_lengths_consistent(const FanoutHeader &h, uint32_t payload_len)
 }
 
 // The Fanout part of a packet: fo[0..fo_len) holds the Fanout header, the set body and the payload
-// (in a frame: the UDP payload; fo_len >= kFanoutHeaderBytes). Checks in the order of
-// docs/protocol.md section 8 from the version on; reads the header and the set body, never the
-// payload. Shared by parse_frame and parse_packet so the rules are written once.
+// (in a frame: the UDP payload; fo_len >= kFanoutHeaderBytes), then, with kFlagAuth, the 12-byte
+// auth trailer (not counted in *payload_len; it starts at header + set + *payload_len). Checks in
+// the order of docs/protocol.md section 8 from the version on; reads the header and the set body,
+// never the payload or the trailer (the tag is auth_check's job). Shared by parse_frame and
+// parse_packet so the rules are written once.
 template <uint32_t M>
 int parse_fanout_part(const uint8_t *fo, uint32_t fo_len, FanoutHeader &hdr, uint32_t *payload_len,
                       BasicReceiverSet<M> *set) {
@@ -303,6 +309,10 @@ int parse_fanout_part(const uint8_t *fo, uint32_t fo_len, FanoutHeader &hdr, uin
   if (h.set_encoding == kSetNone && h.set_len != 0) return kBadSetEncoding;
 
   uint32_t plen = after_header - h.set_len;
+  if (h.flags & kFlagAuth) {
+    if (plen < kAuthTrailerBytes) return kAuthTruncated;
+    plen -= kAuthTrailerBytes;
+  }
   if (h.type == kTypeData) {
     if (!data_lengths_consistent(h, plen)) return kLengthMismatch;
   } else if (plen != 0) {
@@ -392,6 +402,8 @@ int parse_frame(const uint8_t *frame, uint32_t len, const ParseConfig &cfg, Pars
   out.set_offset = kSetOffset;
   out.payload_offset = kSetOffset + h.set_len;
   out.payload_len = payload_len;
+  out.auth = (h.flags & kFlagAuth) != 0;
+  out.auth_offset = out.auth ? out.payload_offset + payload_len : 0;
   return kOk;
 }
 
@@ -406,7 +418,9 @@ struct PacketView {
   FanoutHeader hdr;
   uint32_t set_offset;     // always kFanoutHeaderBytes
   uint32_t payload_offset; // kFanoutHeaderBytes + set length
-  uint32_t payload_len;
+  uint32_t payload_len;    // the auth trailer excluded
+  bool auth;               // kFlagAuth: an auth trailer follows the payload (not yet verified)
+  uint32_t auth_offset;    // offset of the trailer (payload_offset + payload_len); 0 if none
 };
 
 // Write the Fanout header and the set body; the caller places payload_len payload bytes right
@@ -463,6 +477,8 @@ template <uint32_t M> int parse_packet(const uint8_t *packet, uint32_t len, Pack
   out.set_offset = kFanoutHeaderBytes;
   out.payload_offset = kFanoutHeaderBytes + h.set_len;
   out.payload_len = payload_len;
+  out.auth = (h.flags & kFlagAuth) != 0;
+  out.auth_offset = out.auth ? out.payload_offset + payload_len : 0;
   return kOk;
 }
 

@@ -128,6 +128,17 @@ static const uint8_t kFlagSilent = 0x08; // NACK: receivers did not answer withi
 static const uint8_t kFlagReply = 0x10;  // PROBE: answer to a probe (echoes its sequence)
 static const uint8_t kFlagGone = 0x20;   // NACK: receivers known down (peer or link monitor): data
                                          // will not reach them; do not retransmit to them
+static const uint8_t kFlagAuth = 0x40;   // any type: the UDP payload ends with the 12-byte auth
+                                         // trailer (auth.hpp); it is not payload
+
+// Auth trailer (kFlagAuth): the last 12 bytes of the UDP payload, after the payload.
+//  off size field
+//   0   4   counter: per signing node (the packet's origin), strictly increasing, from 1
+//   4   8   tag: SipHash-2-4 under the group key of Fanout header || set || payload || counter
+static const uint32_t kAuthTrailerBytes = 12;
+static const uint32_t kAuthCounterOff = 0;
+static const uint32_t kAuthTagOff = 4;
+static const uint32_t kAuthKeyBytes = 16;
 
 // A NIC peer monitor's PROBE (kPeerProbeHops above).
 inline bool is_peer_probe(uint8_t type, uint8_t hops_left) {
@@ -172,6 +183,7 @@ enum ParseError {
   kBitmapOutOfRange, // a bitmap run reaching past id 65535
   kLengthMismatch,   // packet fields inconsistent with the type (payload vs message length, ...)
   kSetNotCanonical,  // bitmap runs not cut by the greedy run rule (set_codec.hpp)
+  kAuthTruncated,    // kFlagAuth set but fewer than 12 bytes (the trailer) follow the set
   kErrorCount
 };
 
@@ -200,6 +212,7 @@ inline const char *error_name(int e) {
   case kBitmapOutOfRange: return "bitmap_out_of_range";
   case kLengthMismatch: return "length_mismatch";
   case kSetNotCanonical: return "set_not_canonical";
+  case kAuthTruncated: return "auth_truncated";
   default: return "unknown_error";
   }
 }
