@@ -395,7 +395,7 @@ FanoutSwitchConfig fanout_switch_config(const Scenario &s, const ClusterOptions 
   c.rx_queue_bytes = s.switch_buffer_bytes; // the same per-port buffer as the L2 switches
   c.kernel_mhz = s.kernel_mhz;
   c.heartbeat_interval = heartbeat;
-  c.silent_timeout_clocks = o.silent_timeout_clocks;
+  c.silent_timeout_clocks = o.silent_timeout_clocks ? o.silent_timeout_clocks : s.silent_timeout_clocks;
   return c;
 }
 
@@ -447,6 +447,8 @@ void Cluster::Impl::build_leaf_spine_port() {
       // Each end is the other's port peer (the child its aggregator expects).
       uint8_t up = (uint8_t)(per_leaf_ + S);
       leaf(L).set_port_peer(up, spine(S).config().node_id);
+      // Local repair: an uplink's backup is the next spine's (precomputed, docs/reliability.md).
+      if (s_.spines > 1) leaf(L).set_port_backup(up, (uint8_t)(per_leaf_ + (S + 1) % s_.spines));
       leaf(L).set_neighbour(spine(S).config().node_id, up, spine(S).mac(), spine(S).ipv4());
       spine(S).set_port_peer((uint8_t)L, leaf(L).config().node_id);
       spine(S).set_neighbour(leaf(L).config().node_id, (uint8_t)L, leaf(L).mac(), leaf(L).ipv4());
@@ -756,8 +758,30 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
     fo.at_ns = f.at_ns;
     fo.duration_ns = f.duration_ns;
     fo.probability = f.probability;
-    // A node's access link has a NIC (and its link monitor) at one end; uplinks join switches.
-    fo.monitored = f.link.rfind("node", 0) == 0 && !baseline();
+    // A node's access link has a NIC (and its link monitor) at one end; uplinks join switches,
+    // whose link status only Fanout switches (port mode) watch.
+    bool uplink = f.link.rfind("leaf", 0) == 0;
+    fo.monitored = (f.link.rfind("node", 0) == 0 && !baseline()) || (uplink && s_.mode == Mode::kPort);
+    if (f.kind == FaultKind::kLinkDown && uplink && fo.monitored) {
+      // leaf<L>-spine<S>: leaf L's port per_leaf_ + S; its first down event, and its first copy
+      // sent out of the backup uplink afterwards.
+      uint32_t L = (uint32_t)std::stoul(f.link.substr(4));
+      uint32_t S = (uint32_t)std::stoul(f.link.substr(f.link.find("spine") + 5));
+      const FanoutSwitch &lf = *fswitches_[L];
+      for (const FanoutSwitch::PortEvent &e : lf.port_events()) {
+        if (e.port != per_leaf_ + S || !e.down || to_ns(e.at) < f.at_ns) continue;
+        fo.detected = true;
+        fo.detection_ns = to_ns(e.at) - f.at_ns;
+        fo.detection_cycles = (double)fo.detection_ns / period_ns;
+        break;
+      }
+      for (const sc_time &t : lf.repairs()) {
+        if (to_ns(t) < f.at_ns) continue;
+        fo.repaired = true;
+        fo.repair_ns = to_ns(t) - f.at_ns;
+        break;
+      }
+    }
     if (f.kind == FaultKind::kLinkDown && fo.monitored) {
       uint32_t node = (uint32_t)std::stoul(f.link.substr(4));
       for (const LinkEvent &e : r.link_events) {

@@ -169,6 +169,10 @@ void FanoutSwitch::set_port_route(proto::NodeId id, uint8_t port) {
   impl_->core->replicator().set_port(id, port);
 }
 
+void FanoutSwitch::set_port_backup(uint8_t port, uint8_t backup) {
+  impl_->core->replicator().set_port_backup(port, backup);
+}
+
 void FanoutSwitch::set_port_peer(uint8_t port, proto::NodeId peer) {
   impl_->port(port, name());
   impl_->core->replicator().set_port_peer(port, peer);
@@ -247,8 +251,28 @@ void FanoutSwitch::on_receive(uint32_t p, Frame f) {
 }
 
 void FanoutSwitch::tick() {
+  // PHY status of every used port into the replicator's port_down mask (a link monitor's PHY
+  // input; silent peers are not detected here).
+  Impl &m = *impl_;
+  uint64_t down = 0;
+  for (uint32_t p = 0; p < cfg_.ports; p++)
+    if (m.ports[p]->link && !m.ports[p]->link->up()) down |= 1ull << p;
+  if (down != port_down_) {
+    for (uint32_t p = 0; p < cfg_.ports; p++)
+      if (((down ^ port_down_) >> p) & 1u)
+        port_events_.push_back(PortEvent{sc_core::sc_time_stamp(), p, ((down >> p) & 1u) != 0});
+    if (down & ~port_down_) awaiting_repair_ = true;
+    port_down_ = down;
+    m.core->replicator().set_port_down(down);
+  }
   ingress();
   impl_->core->step();
+  uint32_t backups = m.core->replicator().counter(hw::kCntBackupCopies);
+  if (backups != backup_copies_) {
+    backup_copies_ = backups;
+    if (awaiting_repair_) repairs_.push_back(sc_core::sc_time_stamp());
+    awaiting_repair_ = false;
+  }
   egress();
   drain_host();
   sc_core::next_trigger(period_);

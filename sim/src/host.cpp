@@ -119,6 +119,7 @@ struct Host::Reassembly {
   uint32_t full_copies = 0;     // min over packets of copies
   bool bad = false;             // some packet's bytes or fields were wrong
   bool acked = false;
+  uint32_t nacked_upto = 0; // retransmit: gaps below this sequence were NACKed
 };
 
 Host::Host(sc_core::sc_module_name name, HostPort &port, Ledger &ledger, const HostConfig &config)
@@ -246,6 +247,7 @@ bool Host::build_retx(const Retx &rt, Frame &out, uint32_t &payload_len) {
   proto::FanoutHeader h = proto::make_header(proto::kTypeData, node_, node_, r.wire_id, seq, m.bytes);
   h.flags = proto::kFlagRetx;
   if (seq + 1 == r.packets) h.flags |= proto::kFlagLast;
+  if (rt.probe) h.flags |= proto::kFlagAckReq;
   std::vector<uint8_t> payload(len);
   fill_message_bytes(node_, r.wire_id, offset, len, payload.data());
   proto::BuildOptions opt = proto::default_build_options();
@@ -454,6 +456,28 @@ void Host::on_data(const proto::FanoutHeader &h, const uint8_t *payload, uint32_
     ra->bad = true;
     return;
   }
+  // retransmit: a gap (a packet after missing ones; packets of a message arrive in order on
+  // this fabric) is NACKed at once, each gap once, so only the receivers that miss data get a
+  // retransmission -- the silent timeouts higher up would resend the whole hull.
+  // A probe (ACK_REQ) asks for everything missing, from the first gap to the end.
+  if (cfg_.retransmit && (h.flags & proto::kFlagAckReq) && ra->held < r.packets) {
+    uint32_t first = 0;
+    while (first < r.packets && ra->copies[first] > 0) first++;
+    if (first < r.packets && first != h.sequence) {
+      send_feedback((size_t)idx, proto::kTypeNack, first, r.packets - first);
+      stats_.gap_nacks_sent++;
+    }
+    ra->nacked_upto = std::max(ra->nacked_upto, h.sequence);
+  }
+  if (cfg_.retransmit && cfg_.transport == Transport::kFanout && h.sequence > ra->nacked_upto) {
+    uint32_t first = ra->nacked_upto;
+    while (first < h.sequence && ra->copies[first] > 0) first++;
+    if (first < h.sequence) {
+      send_feedback((size_t)idx, proto::kTypeNack, first, h.sequence - first);
+      stats_.gap_nacks_sent++;
+    }
+    ra->nacked_upto = h.sequence;
+  }
   uint16_t &c = ra->copies[h.sequence];
   // A retransmission of the last packet to a receiver that holds the whole message: its ACK was
   // lost (e.g. with a relay that died); acknowledge again.
@@ -483,9 +507,13 @@ void Host::on_data(const proto::FanoutHeader &h, const uint8_t *payload, uint32_
 }
 
 void Host::send_ack(size_t index) {
+  send_feedback(index, proto::kTypeAck, ledger_.record(index).packets, 1);
+}
+
+void Host::send_feedback(size_t index, uint8_t type, uint32_t sequence, uint32_t length) {
   const MessageRecord &r = ledger_.record(index);
   proto::NodeId sender = (proto::NodeId)r.message->sender;
-  proto::FanoutHeader h = proto::make_header(proto::kTypeAck, sender, node_, r.wire_id, r.packets, 1);
+  proto::FanoutHeader h = proto::make_header(type, sender, node_, r.wire_id, sequence, length);
   proto::BasicReceiverSet<1> self;
   self.append(node_);
   proto::BuildOptions opt = proto::default_build_options();
@@ -524,6 +552,10 @@ void Host::on_feedback(const uint8_t *frame, uint32_t len, bool ack) {
   }
   MessageRecord &r = ledger_.record((size_t)idx);
   (ack ? r.ack_frames : r.nack_frames)++;
+  // A silent report or a missing tail (length 0) is answered with a probe first: the last packet
+  // again, with ACK_REQ. A receiver that holds everything (its ACK was lost) acknowledges; one
+  // that misses packets NACKs exactly those. Only a NACK with a count resends data.
+  const bool probe = !ack && ((pk.hdr.flags & proto::kFlagSilent) || pk.hdr.length == 0);
   static std::unique_ptr<proto::ReceiverSet> retx_scratch(new proto::ReceiverSet);
   proto::ReceiverSet &retx_ids = *retx_scratch;
   retx_ids.clear();
@@ -543,10 +575,10 @@ void Host::on_feedback(const uint8_t *frame, uint32_t len, bool ack) {
         o.nacked = true;
         if (h.flags & proto::kFlagSilent) o.silent = true;
         if (cfg_.retransmit && !o.acked && !o.gone && !o.given_up) {
-          if (o.retransmits >= cfg_.max_retransmits) {
+          if (o.retransmits + o.probes >= cfg_.max_retransmits) {
             o.given_up = true;
           } else {
-            o.retransmits++;
+            (probe ? o.probes : o.retransmits)++;
             retx_ids.append((proto::NodeId)id);
           }
         }
@@ -554,10 +586,10 @@ void Host::on_feedback(const uint8_t *frame, uint32_t len, bool ack) {
     }
   }
   if (!retx_ids.empty()) {
-    uint32_t first = std::min(h.sequence, r.packets - 1);
-    uint32_t end = h.length == 0 ? r.packets : (uint32_t)std::min<uint64_t>((uint64_t)h.sequence + h.length, r.packets);
+    uint32_t first = probe ? r.packets - 1 : std::min(h.sequence, r.packets - 1);
+    uint32_t end = probe ? r.packets : (uint32_t)std::min<uint64_t>((uint64_t)h.sequence + h.length, r.packets);
     if (end <= first) end = first + 1;
-    schedule_retx((size_t)idx, first, end, retx_ids);
+    schedule_retx((size_t)idx, first, end, retx_ids, probe);
   }
   // Complete: every receiver ACKed or named gone (the completion names the gone ones).
   if (!r.completed &&
@@ -568,8 +600,8 @@ void Host::on_feedback(const uint8_t *frame, uint32_t len, bool ack) {
   settle_if_done((size_t)idx);
 }
 
-void Host::schedule_retx(size_t index, uint32_t first, uint32_t end, const proto::ReceiverSet &ids) {
-  Retx rt{index, first, end, {}};
+void Host::schedule_retx(size_t index, uint32_t first, uint32_t end, const proto::ReceiverSet &ids, bool probe) {
+  Retx rt{index, first, end, {}, probe};
   for (uint32_t i = 0; i < ids.range_count(); i++)
     for (uint32_t id = ids.range(i).first; id <= ids.range(i).last; id++) rt.ids.push_back((uint16_t)id);
   retx_.push_back(std::move(rt));

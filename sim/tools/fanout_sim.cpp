@@ -581,16 +581,15 @@ std::string summary(const RunResult &r, const fanout::sim::Scenario &s, const st
     if (f.kind != "link_down") o += fmt(", probability %g", f.probability);
     if (f.kind == "link_down") {
       if (!f.monitored)
-        o += ": not detectable (no link monitor at either end: switches only)";
+        o += ": not detectable (plain L2 switches at both ends: no link monitor)";
       else if (f.detected)
         o += fmt(": detected after %.3f us (%.0f cycles)", (double)f.detection_ns / 1e3, f.detection_cycles);
       else
         o += ": NOT detected";
-      if (f.peer_detected) {
+      if (f.peer_detected)
         o += fmt("; node%u's peer monitor declared it down after %.3f us (%.0f cycles)", f.peer_detected_by,
                  (double)f.peer_detection_ns / 1e3, f.peer_detection_cycles);
-        if (f.repaired) o += fmt(", first copy around it %.3f us after the fault", (double)f.repair_ns / 1e3);
-      }
+      if (f.repaired) o += fmt("; first copy around it %.3f us after the fault", (double)f.repair_ns / 1e3);
       if (f.in_flight)
         o += fmt("; %" PRIu64 " messages in flight settled within %.3f us", f.in_flight,
                  (double)f.in_flight_settled_ns / 1e3);

@@ -123,14 +123,14 @@ struct Drops {
 struct MessageOutcome {
   uint64_t id = 0;
   uint32_t sender = 0;
-  uint32_t step = 0;               // moe: the step; else 0
-  std::vector<uint16_t> receivers; // intended (the workload's set)
-  std::vector<uint16_t> delivered; // receivers holding it whole and byte-correct
-  std::vector<uint16_t> wrong;     // nodes outside the set that got DATA of it
-  std::vector<uint16_t> nacked;    // ids NACKs named at the sender
-  std::vector<uint16_t> timed_out; // ids neither ACKed nor NACKed within the host's timeout
-  std::vector<uint16_t> gone;      // ids a relay reported down (NACK kFlagGone): named, not retried
-  std::vector<uint16_t> given_up;  // retransmit: ids still missing data after the last round
+  uint32_t step = 0;                   // moe: the step; else 0
+  std::vector<uint16_t> receivers;     // intended (the workload's set)
+  std::vector<uint16_t> delivered;     // receivers holding it whole and byte-correct
+  std::vector<uint16_t> wrong;         // nodes outside the set that got DATA of it
+  std::vector<uint16_t> nacked;        // ids NACKs named at the sender
+  std::vector<uint16_t> timed_out;     // ids neither ACKed nor NACKed within the host's timeout
+  std::vector<uint16_t> gone;          // ids a relay reported down (NACK kFlagGone): named, not retried
+  std::vector<uint16_t> given_up;      // retransmit: ids still missing data after the last round
   std::vector<uint16_t> retransmitted; // retransmit: ids some RETX round was sent to
   uint64_t duplicate_packets = 0;
   uint64_t data_errors = 0;

@@ -118,6 +118,20 @@ class FanoutSwitch : public sc_core::sc_module {
   // The Fanout node behind a port (a host NIC or another switch): copies on that port go to it,
   // and it is the child the aggregator expects feedback from. Needs a neighbour entry for `peer`.
   void set_port_peer(uint8_t port, proto::NodeId peer);
+  // Local repair: while `port`'s link is down (its PHY status, sampled every kernel clock), the
+  // replicator sends that port's copies out of `backup` to the backup port's peer
+  // (hls::Replicator, kTablePortBackup), e.g. a leaf's other uplink. Precomputed from the
+  // topology; a port without one drops its copies (counted).
+  void set_port_backup(uint8_t port, uint8_t backup);
+  // Port-down transitions the replicator was given: (time, port, down).
+  struct PortEvent {
+    sc_core::sc_time at;
+    uint32_t port;
+    bool down;
+  };
+  const std::vector<PortEvent> &port_events() const { return port_events_; }
+  // Local repairs: the time of the first copy sent out of a backup port after each port went down.
+  const std::vector<sc_core::sc_time> &repairs() const { return repairs_; }
 
   const FanoutSwitchPortStats &stats(uint32_t p) const;
   // Busy fraction of port p's transmitter since time 0 (0 without a link).
@@ -156,6 +170,11 @@ class FanoutSwitch : public sc_core::sc_module {
   void start_of_simulation() override;
 
   FanoutSwitchConfig cfg_;
+  std::vector<PortEvent> port_events_;
+  std::vector<sc_core::sc_time> repairs_;
+  uint64_t port_down_ = 0;
+  uint32_t backup_copies_ = 0;
+  bool awaiting_repair_ = false;
   Mac48 mac_{};
   uint32_t ipv4_ = 0;
   sc_core::sc_time period_;

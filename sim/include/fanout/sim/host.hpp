@@ -25,7 +25,9 @@
 // With HostConfig::retransmit (the driver's transport rules, docs/protocol.md section 9): a NACK
 // makes the sender resend packets [sequence, sequence + length) (length 0: to the end) with
 // kFlagRetx, to the NACK's ids that are receivers not yet ACKed nor gone; a silent report does
-// the same from its sequence for the receivers in its hull. The NIC replicates the retransmission
+// the same from its sequence for the receivers in its hull. Receivers NACK a gap at once (a
+// packet arriving after missing ones: NACK [first missing, count]), each gap once, so that what a
+// loss costs is resent to the receivers that lost it. The NIC replicates the retransmission
 // by the tree rule on that smaller set (repairing around down peers as for any DATA). A receiver
 // settles when ACKed or gone, or after max_retransmits rounds without success (given up).
 // A message that has not settled HostConfig::message_timeout after posting settles as failed.
@@ -76,7 +78,8 @@ struct ReceiverOutcome {
   bool timed_out = false;   // neither ACKed nor NACKed within the host's message timeout
   bool gone = false;        // named by a NACK with kFlagGone: a relay's peer monitor found it down
   bool given_up = false;    // retransmit: still missing data after max_retransmits rounds
-  uint32_t retransmits = 0; // retransmit: RETX rounds that included this receiver
+  uint32_t retransmits = 0; // retransmit: RETX rounds of data that included this receiver
+  uint32_t probes = 0;      // retransmit: probe rounds (the last packet with ACK_REQ)
 };
 
 // Everything known about one message of the workload.
@@ -116,6 +119,7 @@ struct HostStats {
   uint64_t data_frames_sent = 0, data_bytes_sent = 0; // host -> NIC DATA (every copy)
   uint64_t data_payload_bytes_sent = 0;               // their payload bytes (header bytes = the rest)
   uint64_t acks_sent = 0, ack_bytes_sent = 0;         // host -> NIC ACKs
+  uint64_t gap_nacks_sent = 0;                        // retransmit: NACKs for gaps
 };
 
 // The messages of a run and their outcomes, shared by every host.
@@ -162,8 +166,8 @@ struct HostConfig {
   // host does not). Zero: wait forever. Longer than the aggregators' silent timeout, so that
   // their NACKs come first.
   sc_core::sc_time message_timeout = sc_core::sc_time(2100, sc_core::SC_US);
-  bool retransmit = false;      // act on NACKs as the driver's transport does (see above)
-  uint32_t max_retransmits = 8; // per receiver and message
+  bool retransmit = false;       // act on NACKs as the driver's transport does (see above)
+  uint32_t max_retransmits = 32; // per receiver and message (each NACK naming it is a round)
 };
 
 class Host : public sc_core::sc_module, public FrameSink {
@@ -195,8 +199,9 @@ class Host : public sc_core::sc_module, public FrameSink {
   void on_bier(const uint8_t *frame, uint32_t len);
   void on_data(const proto::FanoutHeader &h, const uint8_t *payload, uint32_t payload_len);
   void on_feedback(const uint8_t *frame, uint32_t len, bool ack);
-  void schedule_retx(size_t index, uint32_t first, uint32_t end, const proto::ReceiverSet &ids);
+  void schedule_retx(size_t index, uint32_t first, uint32_t end, const proto::ReceiverSet &ids, bool probe);
   void send_ack(size_t index);
+  void send_feedback(size_t index, uint8_t type, uint32_t sequence, uint32_t length);
   void settle_if_done(size_t index);
 
   HostPort &port_;
@@ -214,6 +219,7 @@ class Host : public sc_core::sc_module, public FrameSink {
     size_t index;
     uint32_t next, end;
     std::vector<uint16_t> ids;
+    bool probe; // the last packet with ACK_REQ (a silent report or a missing tail)
   };
   std::deque<Retx> retx_;
   std::deque<Frame> acks_;
