@@ -198,6 +198,9 @@ int run_send(const std::vector<std::string> &args, std::ostream &out, std::ostre
       if (c[i].status == Status::kPartialFailure) dev->failed_receivers(c[i].message_id, &failed);
       err << prefix << "message " << slot.index << ": " << driver::status_name(c[i].status)
           << (failed.empty() ? "" : ": no acknowledgement from nodes " + id_list(failed)) << "\n";
+      if (verbose)
+        out << "message " << slot.index << ": " << message.size() << " bytes to " << id_list(to) << ": "
+            << driver::status_name(c[i].status) << " in " << ms(secs) << "\n";
     }
     if (n == 0) {
       if (Clock::now() > deadline) {
