@@ -1,8 +1,9 @@
 // rtl/fanout_nic_top.sv (P = 2), Verilated with its two clocks (MAC 322.27 MHz, kernels 300 MHz,
-// simulated in picoseconds). The test plays the MACs, the host and the three kernels:
+// simulated in picoseconds). The test plays the MACs, the host and the four kernels:
 //  * RX merge: both MAC ports and the host onto parser_in, every frame whole and once, per-source
 //    order kept, tuser[7:0] = the ingress port, tuser[8] (bad frame) kept, bytes unchanged;
-//  * TX paths: replicator copies, the aggregator's output split by tdest (port, host, or dropped
+//  * TX paths: replicator copies, the peer monitor's single beats (by their tdest, or dropped and
+//    counted), the aggregator's output split by tdest (port, host, or dropped
 //    and counted), the parser's and replicator's host frames, each to the right MAC or the host;
 //  * the link monitor inside: PROBEs on idle MAC ports once per interval that proto parses, a
 //    silent peer and a PHY link-down marked in port_down (detection time measured end to end);
@@ -375,6 +376,20 @@ TEST(FanoutNicTop, TxPathsReachTheRightPortOrHostAndUnknownAggDestIsDropped) {
   }
   agg.add(afs);
   BIND_SOURCE(agg, top.dut(), agg_out, 0);
+  // The peer monitor's single-beat frames: to port 0 or 1 by their own tdest, or dropped (0x07).
+  Source peer;
+  Frames kfs = rtltest::random_frames(rng, 600, 1, 0x50);
+  unsigned peer_dropped = 0;
+  for (auto &f : kfs) {
+    uint8_t d = (uint8_t)(rng() % 5 == 0 ? 0x07 : rng() % kPorts);
+    f[0].dest = d;
+    if (d < kPorts)
+      want_tx[d][0x50].push_back(f);
+    else
+      peer_dropped++;
+  }
+  peer.add(kfs);
+  BIND_SOURCE(peer, top.dut(), peer_tx, 0);
   Frames pfs = rtltest::random_frames(rng, 800, 5, 0x40), rfs = rtltest::random_frames(rng, 800, 5, 0x41);
   phost.add(pfs);
   rhost.add(rfs);
@@ -389,8 +404,8 @@ TEST(FanoutNicTop, TxPathsReachTheRightPortOrHostAndUnknownAggDestIsDropped) {
   }
   hrx.p_ready = 0.5;
   BIND_SINK(hrx, top.dut(), host_rx, 0);
-  for (Source *s : {&repl[0], &repl[1], &agg, &phost, &rhost}) s->p_valid = 0.6;
-  top.sources = {&repl[0], &repl[1], &agg, &phost, &rhost};
+  for (Source *s : {&repl[0], &repl[1], &agg, &phost, &rhost, &peer}) s->p_valid = 0.6;
+  top.sources = {&repl[0], &repl[1], &agg, &phost, &rhost, &peer};
   top.sinks = {&mtx[0], &mtx[1], &hrx};
   auto all_sent = [&] {
     for (Source *s : top.sources) {
@@ -406,6 +421,7 @@ TEST(FanoutNicTop, TxPathsReachTheRightPortOrHostAndUnknownAggDestIsDropped) {
     probes += expect_frames(mtx[p].got, want_tx[p], "mac_tx[" + std::to_string(p) + "]");
   EXPECT_EQ(expect_frames(hrx.got, want_host, "host_rx"), 0u) << "no PROBE goes to the host";
   EXPECT_EQ(top.m->agg_dropped, dropped) << "aggregator frames with tdest 0x07 (P = 2)";
+  EXPECT_EQ(top.m->peer_dropped, peer_dropped) << "peer-monitor beats with tdest 0x07 (P = 2)";
   std::printf("[fanout_nic_top] TX: %zu + %zu beats to the MACs, %zu to the host, %u agg frames dropped, %u PROBEs "
               "between frames\n",
               mtx[0].got.size(), mtx[1].got.size(), hrx.got.size(), dropped, probes);
