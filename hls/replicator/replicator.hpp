@@ -84,6 +84,26 @@
 // do NOT include it. A frame with many small copies and large sets can outrun such an engine;
 // that is a limit of the hardware to come, not measured here.
 //
+// Hostile input (proto/policy.hpp, docs/protocol.md section 8.1). A DATA frame is checked in
+// plan_frame right after its set is decoded and before anything else (no local delivery, copy,
+// arm word or host frame): set_policy's rules 1-3 (too many receivers, an id outside
+// [first_id, last_id], a set naming the packet's sender or origin) with proto::check_set_policy,
+// then set_rate's per-sender token bucket (proto::RateLimiter, charged with the payload bytes,
+// time = clock_, kernel clocks since reset). A refused frame is dropped whole (finish_frame) and
+// counted by code (kCntPolicy*). Retransmissions are checked like any DATA frame.
+//  * The open policy (proto::open_set_policy(), the default and the top's reset values) checks
+//    nothing, not even the loop rule: an unconfigured kernel replicates as before.
+//  * A frame from this node's own host (ingress kHostPort) is checked with this node as its
+//    sender and origin, and a set naming this node is legal there: protocol section 5 makes the
+//    sender's NIC deliver locally when its own id is in the set its host posted (a loopback copy
+//    that never leaves the node, so no loop). Rules 1 and 2 and the rate limit apply.
+// In hardware: the set's size and its first and last ids come out of the planning engine's
+// decode (counted as it walks the ranges), so rules 1 and 2 are three comparisons at the end of
+// the decode; rule 3's contains() of two ids is part of the same walk (a range compare per range
+// per id). The bucket table is proto::RateLimiter's 65,536 x 9 bytes = 576 KiB of URAM, one
+// read-modify-write per DATA frame (sender's entry read, refilled, compared, written back), in
+// the planning engine's clocks, ahead of the replay.
+//
 // Flow control: full() is checked before every write; a full output (or out_arm, when the beat
 // carries an arm word) holds the engine on that beat, so nothing is lost or duplicated and the
 // order per output is kept. An ArmWord is written in the clock of the first beat of its copy (or
@@ -112,6 +132,7 @@
 #include "fanout/hls/table_write.hpp"
 #include "fanout/proto/beats.hpp"
 #include "fanout/proto/packet.hpp"
+#include "fanout/proto/policy.hpp"
 #include "fanout/proto/receiver_set.hpp"
 #include "fanout/proto/set_codec.hpp"
 #include "fanout/proto/split.hpp"
@@ -172,6 +193,10 @@ enum ReplCounter {
   kCntRepairLimit,       // tree mode: chunks dropped with more than kReplMaxGoneHeads down heads
   kCntBackupCopies,      // port mode: copies sent out of a backup port (their port is down)
   kCntPeerProbesIn,      // peer probes and replies (PROBE, hops-left kPeerProbeHops) consumed, not given to the host
+  kCntPolicyTooManyReceivers, // DATA frames refused: more ids than the policy's max_receivers (dropped whole)
+  kCntPolicyUnknownId,        // DATA frames refused: an id outside [first_id, last_id] (dropped whole)
+  kCntPolicyLoop,             // DATA frames refused: the set names the sender or the origin (dropped whole)
+  kCntPolicyRateLimited,      // DATA frames refused: the sender's token bucket lacked the payload bytes
   kReplCounterCount
 };
 
@@ -179,8 +204,12 @@ template <uint32_t P> class Replicator {
   static_assert(P >= 2 && P <= proto::kMaxPorts, "2 <= P <= proto::kMaxPorts");
 
  public:
-  Replicator() : mode_(kReplModeTree), fanout_(kReplDefaultFanout), udp_port_(proto::kDefaultUdpPort), port_down_(0) {
+  Replicator()
+      : mode_(kReplModeTree), fanout_(kReplDefaultFanout), udp_port_(proto::kDefaultUdpPort), port_down_(0),
+        policy_(proto::open_set_policy()), policy_on_(false) {
     self_ = cluster_address(0);
+    proto::RateConfig no_limit = {0, 0};
+    rate_.configure(no_limit);
     for (uint32_t p = 0; p < P; p++) {
       port_peer_[p] = 0;
       port_peer_valid_[p] = false;
@@ -209,6 +238,8 @@ template <uint32_t P> class Replicator {
     ngone_ = 0;
     gone_next_ = 0;
     win_ = 0;
+    clock_ = 0;
+    rate_.reset();
     for (uint32_t i = 0; i < kReplCounterCount; i++) counters_[i] = 0;
   }
 
@@ -227,6 +258,19 @@ template <uint32_t P> class Replicator {
   // that miss data. Applies to frames planned from the next clock on.
   void set_port_down(uint64_t mask) { port_down_ = mask; }
   uint64_t port_down() const { return port_down_; }
+  // Hostile-input policy (rules 1-3 of proto/policy.hpp) for DATA frames planned from the next
+  // clock on. The open policy (proto::open_set_policy(), the default) checks nothing.
+  void set_policy(const proto::SetPolicy &p) {
+    policy_ = p;
+    policy_on_ = !(p.max_receivers == 0 && p.first_id == 0 && p.last_id == (proto::NodeId)(proto::kNodeIdSpace - 1));
+  }
+  const proto::SetPolicy &policy() const { return policy_; }
+  // Per-sender rate limit: bytes_per_tick per kernel clock, buckets of burst_bytes (rule 4);
+  // bytes_per_tick 0 (the default) disables it. The buckets are kept (reset() empties them).
+  void set_rate(const proto::RateConfig &c) { rate_.configure(c); }
+  const proto::RateConfig &rate() const { return rate_.config(); }
+  // Kernel clocks since reset (the rate limiter's time).
+  uint32_t clock() const { return clock_; }
   // UDP destination port of the copies.
   void set_udp_port(uint16_t port) { udp_port_ = port; }
   uint16_t udp_port() const { return udp_port_; }
@@ -331,6 +375,7 @@ template <uint32_t P> class Replicator {
         in_mid_ = false;
       }
     }
+    clock_++;
   }
 
  private:
@@ -350,6 +395,9 @@ template <uint32_t P> class Replicator {
     proto::NodeId last;
   };
   static const uint8_t kSrcTree = 0xFF;
+  // plan_frame results other than a proto::PolicyCode (kPlanOk = proto::kPolicyOk).
+  static const int kPlanOk = 0;
+  static const int kPlanBadSet = -1;
   // What the engine is sending: the frame unchanged to out_host or out_fb, or a copy.
   enum UnitKind { kUnitHost = 0, kUnitFb = 1, kUnitCopy = 2 };
   // A chunk head skipped because its peer is down: armed gone (hull [id, id]), no copy.
@@ -403,9 +451,14 @@ template <uint32_t P> class Replicator {
         finish_frame();
         return;
       }
-      if (!plan_frame(d)) {
-        counters_[kCntBadSet]++;
-        finish_frame();
+      int plan = plan_frame(d);
+      if (plan != kPlanOk) {
+        if (plan == kPlanBadSet) counters_[kCntBadSet]++;
+        if (plan == proto::kPolicyTooManyReceivers) counters_[kCntPolicyTooManyReceivers]++;
+        if (plan == proto::kPolicyUnknownId) counters_[kCntPolicyUnknownId]++;
+        if (plan == proto::kPolicyLoop) counters_[kCntPolicyLoop]++;
+        if (plan == proto::kPolicyRateLimited) counters_[kCntPolicyRateLimited]++;
+        finish_frame(); // dropped whole: nothing was sent or armed
         return;
       }
       planned_ = true;
@@ -470,11 +523,12 @@ template <uint32_t P> class Replicator {
     if (a.last) finish_frame();
   }
 
-  // Decode the stored set and make the copy list. false: the set does not decode.
-  bool plan_frame(const Desc &d) {
+  // Decode the stored set, apply the policy and make the copy list. kPlanOk, kPlanBadSet (the set
+  // does not decode) or the proto::PolicyCode that refuses the frame.
+  int plan_frame(const Desc &d) {
     const ParsedMeta &m = d.meta;
     uint32_t set_in = m.hdr.set_len;
-    if (set_in > proto::kMaxSetBytes) return false;
+    if (set_in > proto::kMaxSetBytes) return kPlanBadSet;
     for (uint32_t b = 0; b < kReplSetBeats; b++) {
       if (b * proto::kBeatBytes >= set_in) break;
       const axis_data &data = ring_[(d.start + 1 + b) & kReplRingMask].data;
@@ -483,7 +537,10 @@ template <uint32_t P> class Replicator {
         body_[b * proto::kBeatBytes + i] = (uint8_t)byte(data, i).to_uint();
       }
     }
-    if (proto::decode_set((proto::SetEncoding)m.hdr.set_encoding, body_, set_in, set_) != proto::kOk) return false;
+    if (proto::decode_set((proto::SetEncoding)m.hdr.set_encoding, body_, set_in, set_) != proto::kOk)
+      return kPlanBadSet;
+    int refused = check_policy(m);
+    if (refused != proto::kPolicyOk) return refused;
 
     ncopies_ = 0;
     copy_next_ = 0;
@@ -519,7 +576,22 @@ template <uint32_t P> class Replicator {
     frame_ = d;
     uint8_t in_tos = (uint8_t)byte(ring_[d.start & kReplRingMask].data, proto::kIpTosOff).to_uint();
     in_tos_ = in_tos;
-    return true;
+    return kPlanOk;
+  }
+
+  // Rules 1-3 (unless the policy is open), then the rate limit, for the decoded set_ of a DATA
+  // frame. A frame from this node's host has this node as sender and origin, and may name it.
+  int check_policy(const ParsedMeta &m) {
+    bool from_host = m.ingress_port == kHostPort;
+    if (policy_on_) {
+      proto::NodeId sender = from_host ? self_.id : m.hdr.sender;
+      proto::NodeId origin = from_host ? self_.id : m.hdr.origin;
+      int code = proto::check_set_policy(policy_, set_, sender, origin);
+      if (from_host && code == proto::kPolicyLoop) code = proto::kPolicyOk; // rule 3 is last
+      if (code != proto::kPolicyOk) return code;
+    }
+    if (!rate_.allow(m.hdr.sender, m.payload_len, clock_)) return proto::kPolicyRateLimited;
+    return proto::kPolicyOk;
   }
 
   // Local repair of chunk_set_ (tree mode): skip the heads whose peer is down, arming each as gone
@@ -786,6 +858,10 @@ template <uint32_t P> class Replicator {
   bool port_peer_valid_[P];
   uint8_t port_backup_[P];
   bool port_backup_valid_[P];
+  proto::SetPolicy policy_;
+  bool policy_on_;            // policy_ is not the open one
+  proto::RateLimiter<> rate_; // per-sender token buckets (576 KiB: URAM)
+  uint32_t clock_;            // kernel clocks since reset: the rate limiter's time
 
   // Beat ring. Pointers count beats modulo 2^32; the slot is the pointer masked.
   axis_word ring_[kReplRingBeats];

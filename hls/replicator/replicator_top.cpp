@@ -17,6 +17,11 @@
 //  * peer_state (AXI-Stream, from the peer monitor, hls/peer_monitor): nodes declared down or up
 //    again; at most one applied per clock, before the clock's planning (local repair).
 //  * s_axilite (bundle ctrl), status: counters[kReplCounterCount] (ReplCounter order).
+//  * s_axilite (bundle ctrl), hostile-input policy (proto/policy.hpp, after the registers above so
+//    their offsets do not move): policy_max_receivers (0: no limit), policy_first_id,
+//    policy_last_id (the cluster's ids; a last id of 0, the reset value, means 0xFFFF, so the
+//    all-zero reset state is the open policy, which checks nothing), rate_bytes_per_tick (per
+//    kernel clock and sender; 0, the reset value: no limit), rate_burst_bytes (bucket size).
 //
 // C++14, synthesizable subset.
 #include <stdint.h>
@@ -31,6 +36,7 @@
 #include "fanout/hls/parsed_meta.hpp"
 #include "fanout/hls/peer_state.hpp"
 #include "fanout/hls/table_write.hpp"
+#include "fanout/proto/policy.hpp"
 #include "fanout/proto/wire.hpp"
 #include "replicator.hpp"
 
@@ -49,8 +55,9 @@ extern "C" void fanout_replicator(ReplMetaStream &in_meta, ReplAxisStream &in_fr
                                   uint32_t self_mac_lo, uint32_t self_ipv4, uint8_t mode, uint8_t tree_fanout,
                                   uint16_t udp_port, uint8_t port_down, uint32_t tbl_seq, uint8_t tbl_kind,
                                   uint16_t tbl_index, uint16_t tbl_mac_hi, uint32_t tbl_mac_lo, uint32_t tbl_ipv4,
-                                  uint8_t tbl_port, uint8_t tbl_valid,
-                                  uint32_t counters[fanout::hw::kReplCounterCount]) {
+                                  uint8_t tbl_port, uint8_t tbl_valid, uint32_t counters[fanout::hw::kReplCounterCount],
+                                  uint32_t policy_max_receivers, uint16_t policy_first_id, uint16_t policy_last_id,
+                                  uint32_t rate_bytes_per_tick, uint32_t rate_burst_bytes) {
   FANOUT_HLS_PRAGMA(HLS INTERFACE ap_ctrl_none port = return )
   FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = in_meta)
   FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = in_frame)
@@ -77,6 +84,11 @@ extern "C" void fanout_replicator(ReplMetaStream &in_meta, ReplAxisStream &in_fr
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = tbl_port bundle = ctrl)
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = tbl_valid bundle = ctrl)
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = counters bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = policy_max_receivers bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = policy_first_id bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = policy_last_id bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = rate_bytes_per_tick bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = rate_burst_bytes bundle = ctrl)
   FANOUT_HLS_PRAGMA(HLS PIPELINE II = 1)
 
   static fanout::hw::Replicator<kReplTopPorts> repl;
@@ -96,6 +108,15 @@ extern "C" void fanout_replicator(ReplMetaStream &in_meta, ReplAxisStream &in_fr
   repl.set_fanout(tree_fanout == 0 ? fanout::hw::kReplDefaultFanout : (uint32_t)tree_fanout);
   repl.set_udp_port(udp_port == 0 ? fanout::proto::kDefaultUdpPort : udp_port);
   repl.set_port_down(port_down);
+  fanout::proto::SetPolicy policy;
+  policy.max_receivers = policy_max_receivers;
+  policy.first_id = policy_first_id;
+  policy.last_id = policy_last_id == 0 ? (fanout::proto::NodeId)(fanout::proto::kNodeIdSpace - 1) : policy_last_id;
+  repl.set_policy(policy);
+  fanout::proto::RateConfig rate;
+  rate.bytes_per_tick = rate_bytes_per_tick;
+  rate.burst_bytes = rate_burst_bytes;
+  repl.set_rate(rate);
   if (latch.commit(tbl_seq)) {
     fanout::hw::TableWrite w;
     w.seq = tbl_seq;

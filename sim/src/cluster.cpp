@@ -251,6 +251,11 @@ void Cluster::Impl::build_nodes() {
     c.mac_mhz = s_.mac_mhz;
     c.silent_timeout_clocks = opt_.silent_timeout_clocks ? opt_.silent_timeout_clocks : s_.silent_timeout_clocks;
     c.peer_interval_clocks = s_.peer_interval_clocks;
+    c.policy = proto::open_set_policy();
+    c.policy.max_receivers = s_.max_receivers;
+    c.policy.first_id = 0;
+    c.policy.last_id = (proto::NodeId)(s_.nodes - 1);
+    c.rate = rate_config(s_);
     if (std::find(s_.fst_nodes.begin(), s_.fst_nodes.end(), n) != s_.fst_nodes.end()) {
       std::filesystem::create_directories(s_.output_dir);
       c.fst_path = s_.output_dir + "/nic" + std::to_string(n) + ".fst";
@@ -396,6 +401,11 @@ FanoutSwitchConfig fanout_switch_config(const Scenario &s, const ClusterOptions 
   c.kernel_mhz = s.kernel_mhz;
   c.heartbeat_interval = heartbeat;
   c.silent_timeout_clocks = o.silent_timeout_clocks ? o.silent_timeout_clocks : s.silent_timeout_clocks;
+  c.policy = proto::open_set_policy();
+  c.policy.max_receivers = s.max_receivers;
+  c.policy.first_id = 0;
+  c.policy.last_id = (proto::NodeId)(s.nodes - 1);
+  c.rate = rate_config(s);
   return c;
 }
 
@@ -686,6 +696,10 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
     r.drops.repl_looped_ids += c[hw::kCntLoopedIds];
     r.drops.repl_port_down += c[hw::kCntPortDownCopies];
     r.drops.repl_plan_overflow += c[hw::kCntPlanOverflow];
+    r.drops.policy_too_many_receivers += c[hw::kCntPolicyTooManyReceivers];
+    r.drops.policy_unknown_id += c[hw::kCntPolicyUnknownId];
+    r.drops.policy_loop += c[hw::kCntPolicyLoop];
+    r.drops.policy_rate_limited += c[hw::kCntPolicyRateLimited];
   };
   double parser_sum = 0, egress_sum = 0;
   for (const auto &nic : nics_) {
@@ -822,6 +836,15 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
   return r;
 }
 
+proto::RateConfig rate_config(const Scenario &s) {
+  proto::RateConfig c = {0, 0};
+  if (s.rate_mbps <= 0) return c;
+  double per_clock = s.rate_mbps / (8.0 * s.kernel_mhz);
+  c.bytes_per_tick = (uint32_t)std::max(1.0, std::round(per_clock));
+  c.burst_bytes = 2 * proto::kMaxFrameBytes;
+  return c;
+}
+
 uint64_t Drops::total() const {
   uint64_t t = 0;
   for (const auto &d : nonzero()) t += d.second;
@@ -844,6 +867,10 @@ std::vector<std::pair<std::string, uint64_t>> Drops::nonzero() const {
       {"repl_looped_ids", repl_looped_ids},
       {"repl_port_down", repl_port_down},
       {"repl_plan_overflow", repl_plan_overflow},
+      {"policy_too_many_receivers", policy_too_many_receivers},
+      {"policy_unknown_id", policy_unknown_id},
+      {"policy_loop", policy_loop},
+      {"policy_rate_limited", policy_rate_limited},
       {"agg_unroutable", agg_unroutable},
       {"agg_dropped", agg_dropped},
       {"host_gone", host_gone},

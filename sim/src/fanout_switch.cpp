@@ -130,6 +130,8 @@ FanoutSwitch::FanoutSwitch(sc_core::sc_module_name name, const FanoutSwitchConfi
   self.ipv4 = ipv4_;
   c.set_self(self, cfg_.udp_port);
   c.replicator().set_mode(hw::kReplModePort);
+  c.replicator().set_policy(cfg_.policy);
+  c.replicator().set_rate(cfg_.rate);
   hw::AckAggConfig ac = c.ack_agg().config();
   if (cfg_.silent_timeout_clocks) ac.silent_timeout = cfg_.silent_timeout_clocks;
   if (cfg_.nack_window_clocks) ac.nack_window = cfg_.nack_window_clocks;

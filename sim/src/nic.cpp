@@ -169,8 +169,7 @@ struct Nic::Impl {
     bool tx_ready = false, tx_fire = false;
     Beat tx_beat;
     std::vector<uint8_t> tx_bytes; // frame being assembled from mac_tx
-    bool tx_pending = false;       // a whole frame waits for the link
-    Frame tx_frame;
+    std::deque<Frame> tx_pending;  // whole frames waiting for the link (at most kMacTxFrames)
   };
   class MacRxSink : public FrameSink {
    public:
@@ -250,8 +249,9 @@ struct Nic::Impl {
         set_field(t.mac_rx_tdest, 8 * p, 8, 0);
       }
       set_field(t.mac_rx_tvalid, p, 1, valid);
-      // The MAC takes a beat whenever its transmit buffer is free (one frame, store and forward).
-      mp.tx_ready = mp.link != nullptr && !mp.tx_pending;
+      // The MAC takes a beat whenever its transmit buffer has room (kMacTxFrames whole frames,
+      // store and forward): the next frame is collected while the link sends the ones before.
+      mp.tx_ready = mp.link != nullptr && mp.tx_pending.size() < kMacTxFrames;
       set_field(t.mac_tx_tready, p, 1, mp.tx_ready);
       set_field(t.mac_link_up, p, 1, mp.link != nullptr && mp.link->up());
     }
@@ -292,16 +292,15 @@ struct Nic::Impl {
       if (mp.tx_fire) {
         append_bytes(mp.tx_bytes, mp.tx_beat);
         if (mp.tx_beat.last) {
-          mp.tx_frame = make_frame(std::move(mp.tx_bytes));
+          mp.tx_pending.push_back(make_frame(std::move(mp.tx_bytes)));
           mp.tx_bytes.clear();
-          mp.tx_pending = true;
           stats.mac_tx_frames++;
         }
       }
       // The link serializes one frame at a time; the MAC holds the next until it is free.
-      if (mp.tx_pending && !mp.link->busy(mp.side)) {
-        mp.link->send(mp.side, std::move(mp.tx_frame));
-        mp.tx_pending = false;
+      if (!mp.tx_pending.empty() && !mp.link->busy(mp.side)) {
+        mp.link->send(mp.side, std::move(mp.tx_pending.front()));
+        mp.tx_pending.pop_front();
       }
     }
   }
@@ -615,6 +614,8 @@ Nic::Nic(sc_core::sc_module_name name, const NicConfig &config) : sc_module(name
   Impl::Core &core = *im.core;
   core.replicator().set_mode(cfg_.port_mode ? hw::kReplModePort : hw::kReplModeTree);
   core.replicator().set_fanout(cfg_.fanout);
+  core.replicator().set_policy(cfg_.policy);
+  core.replicator().set_rate(cfg_.rate);
   hw::AckAggConfig ac = core.ack_agg().config();
   if (cfg_.silent_timeout_clocks) ac.silent_timeout = cfg_.silent_timeout_clocks;
   if (cfg_.nack_window_clocks) ac.nack_window = cfg_.nack_window_clocks;

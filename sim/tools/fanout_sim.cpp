@@ -320,6 +320,10 @@ std::string to_json(const RunResult &r, const std::vector<std::string> &broken) 
   j.field("repl_looped_ids", d.repl_looped_ids);
   j.field("repl_port_down", d.repl_port_down);
   j.field("repl_plan_overflow", d.repl_plan_overflow);
+  j.field("policy_too_many_receivers", d.policy_too_many_receivers);
+  j.field("policy_unknown_id", d.policy_unknown_id);
+  j.field("policy_loop", d.policy_loop);
+  j.field("policy_rate_limited", d.policy_rate_limited);
   j.field("agg_unroutable", d.agg_unroutable);
   j.field("agg_dropped", d.agg_dropped);
   j.field("host_gone", d.host_gone);

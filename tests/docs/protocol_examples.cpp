@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "fanout/proto/auth.hpp"
+#include "fanout/proto/policy.hpp"
 #include "fanout/proto/proto.hpp"
 
 using namespace fanout::proto;
@@ -1268,6 +1269,10 @@ int check_codes(const std::string &path) {
   std::map<std::string, int> auth_code_of;
   for (int a = 0; a < kAuthCodeCount; a++) auth_code_of[auth_code_name(a)] = a;
   std::vector<bool> auth_found(kAuthCodeCount, false);
+  // Section 8.1's policy codes, against policy_code_name().
+  std::map<std::string, int> policy_code_of;
+  for (int q = 1; q < kPolicyCodeCount; q++) policy_code_of[policy_code_name(q)] = q;
+  std::vector<bool> policy_found(kPolicyCodeCount, false);
   int problems = 0;
   for (size_t i = 0; i < doc.size(); i++) {
     std::vector<std::string> c = table_cells(doc[i]);
@@ -1277,7 +1282,16 @@ int check_codes(const std::string &path) {
     std::string name = c[1].substr(1, c[1].size() - 2);
     auto it = code_of.find(name);
     auto at = auth_code_of.find(name);
-    if (it == code_of.end() && at != auth_code_of.end()) {
+    auto pt = policy_code_of.find(name);
+    if (it == code_of.end() && at == auth_code_of.end() && pt != policy_code_of.end()) {
+      if (pt->second != code) {
+        std::printf("%s:%zu: '%s' is policy code %d, the table says %d\n", path.c_str(), i + 1, name.c_str(),
+                    pt->second, code);
+        problems++;
+      } else {
+        policy_found[code] = true;
+      }
+    } else if (it == code_of.end() && at != auth_code_of.end()) {
       if (at->second != code) {
         std::printf("%s:%zu: '%s' is auth code %d, the table says %d\n", path.c_str(), i + 1, name.c_str(), at->second,
                     code);
@@ -1299,6 +1313,11 @@ int check_codes(const std::string &path) {
   for (int a = 0; a < kAuthCodeCount; a++) {
     if (auth_found[a]) continue;
     std::printf("%s: auth-code table has no row for %d `%s`\n", path.c_str(), a, auth_code_name(a));
+    problems++;
+  }
+  for (int q = 1; q < kPolicyCodeCount; q++) {
+    if (policy_found[q]) continue;
+    std::printf("%s: policy-code table has no row for %d `%s`\n", path.c_str(), q, policy_code_name(q));
     problems++;
   }
   for (int e = 1; e < kErrorCount; e++) {

@@ -136,6 +136,12 @@ const std::vector<Field> &fields() {
                    [](Scenario &s, const std::string &v) {
                      s.silent_timeout_clocks = (uint32_t)parse_uint(v, 0, 1u << 30);
                    }},
+                  {"nic.max_receivers", "max-receivers",
+                   "replicators refuse DATA packets with more receivers than this (0: no limit)",
+                   [](Scenario &s, const std::string &v) { s.max_receivers = (uint32_t)parse_uint(v, 0, 65536); }},
+                  {"nic.rate_mbps", "rate-mbps",
+                   "per-sender DATA payload rate each replicator lets through, Mb/s (0: off; burst 2 x 9,014 B)",
+                   [](Scenario &s, const std::string &v) { s.rate_mbps = parse_double(v, 0, 1e7); }},
                   {"hosts.message_timeout_us", "message-timeout-us",
                    "a message not settled this long after posting fails (0: twice the silent timeout + 100 us)",
                    [](Scenario &s, const std::string &v) { s.message_timeout_us = parse_uint(v, 0, 1000000000); }},

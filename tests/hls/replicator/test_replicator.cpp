@@ -13,6 +13,7 @@
 #include "fanout/hls/table_write.hpp"
 #include "fanout/proto/beats.hpp"
 #include "fanout/proto/packet.hpp"
+#include "fanout/proto/policy.hpp"
 #include "fanout/proto/receiver_set.hpp"
 #include "fanout/proto/split.hpp"
 #include "fanout/proto/wire.hpp"
@@ -37,7 +38,9 @@ fanout_replicator(hls::stream<fanout::hw::ParsedMeta> &in_meta, hls::stream<fano
                   uint16_t self_id, uint16_t self_mac_hi, uint32_t self_mac_lo, uint32_t self_ipv4, uint8_t mode,
                   uint8_t tree_fanout, uint16_t udp_port, uint8_t port_down, uint32_t tbl_seq, uint8_t tbl_kind,
                   uint16_t tbl_index, uint16_t tbl_mac_hi, uint32_t tbl_mac_lo, uint32_t tbl_ipv4, uint8_t tbl_port,
-                  uint8_t tbl_valid, uint32_t counters[fanout::hw::kReplCounterCount]);
+                  uint8_t tbl_valid, uint32_t counters[fanout::hw::kReplCounterCount], uint32_t policy_max_receivers,
+                  uint16_t policy_first_id, uint16_t policy_last_id, uint32_t rate_bytes_per_tick,
+                  uint32_t rate_burst_bytes);
 
 namespace {
 
@@ -63,18 +66,20 @@ struct FrameSpec {
   uint8_t type = proto::kTypeData;
   bool last_packet = true; // last-and-only packet; otherwise packet 2 of a 10-packet message
   bool retx = false;       // DATA: a retransmission (kFlagRetx)
+  uint16_t sender = 3;     // the Fanout header's sender
+  uint16_t origin = 7;     // and origin (the node that sent this copy)
 };
 
 Bytes build(const FrameSpec &s) {
   uint32_t msg = g_msg++;
-  proto::NetHeaders net = proto::cluster_net_headers(7, kSelf, 3, msg);
+  proto::NetHeaders net = proto::cluster_net_headers(s.origin, kSelf, s.sender, msg);
   net.ip_tos = (uint8_t)(0x28 + (msg & 3)); // the copies keep it
   net.ip_ttl = 17;                          // the copies do not
   net.ip_id = (uint16_t)msg;
   uint32_t length = s.last_packet ? s.payload : 10 * s.payload;
   uint32_t seq = s.last_packet ? 0 : 2;
   if (s.type != proto::kTypeData) length = s.type == proto::kTypeProbe ? 0 : 5, seq = 4;
-  proto::FanoutHeader h = proto::make_header(s.type, 3, 7, msg, seq, length);
+  proto::FanoutHeader h = proto::make_header(s.type, s.sender, s.origin, msg, seq, length);
   h.flags = s.type == proto::kTypeData && s.last_packet ? proto::kFlagLast : 0;
   if (s.type == proto::kTypeData && s.retx) h.flags |= proto::kFlagRetx;
   h.hops_left = s.hops;
@@ -177,10 +182,12 @@ struct Config {
   std::map<uint16_t, hw::NeighbourEntry> neighbours;
   std::unique_ptr<proto::PortTable> ports = std::make_unique<proto::PortTable>();
   uint32_t nports = 2;
-  uint64_t port_down = 0;             // ports the link monitor marks down
-  std::map<uint8_t, uint16_t> peers;  // port mode: the Fanout node behind a port
-  std::set<uint16_t> down;            // tree mode: peers the peer monitor declared down
-  std::map<uint8_t, uint8_t> backups; // port mode: port -> backup port
+  uint64_t port_down = 0;                             // ports the link monitor marks down
+  std::map<uint8_t, uint16_t> peers;                  // port mode: the Fanout node behind a port
+  std::set<uint16_t> down;                            // tree mode: peers the peer monitor declared down
+  std::map<uint8_t, uint8_t> backups;                 // port mode: port -> backup port
+  proto::SetPolicy policy = proto::open_set_policy(); // hostile-input rules 1-3 (open: none)
+  proto::RateConfig rate = {0, 0};                    // per-sender token buckets (0: no limit)
 };
 
 // Every id in [lo, hi] a neighbour on port id % nports (through the register write path for a
@@ -219,6 +226,12 @@ template <uint32_t P> void configure(hw::Replicator<P> &k, const Config &c) {
     k.apply_table_write(w);
   }
   for (uint16_t id : c.down) k.apply_peer_state(hw::PeerState{id, true});
+  k.set_policy(c.policy);
+  k.set_rate(c.rate);
+}
+
+bool open_policy(const proto::SetPolicy &p) {
+  return p.max_receivers == 0 && p.first_id == 0 && p.last_id == (uint16_t)(proto::kNodeIdSpace - 1);
 }
 
 // ---- Golden model ---------------------------------------------------------------------------------
@@ -233,7 +246,12 @@ struct Expected {
 
 class Golden {
  public:
-  explicit Golden(const Config &c) : c_(c), large_(new proto::LargeReceiverSet[proto::kMaxPorts + 2]) {}
+  // The rate limiter is fed time 0 for every frame (the golden does not know the kernel's clock at
+  // planning): exact when the refill over the whole run is less than one frame's payload.
+  explicit Golden(const Config &c)
+      : c_(c), large_(new proto::LargeReceiverSet[proto::kMaxPorts + 2]), rate_(new proto::RateLimiter<>) {
+    rate_->configure(c.rate);
+  }
 
   void frame(const Bytes &f, uint8_t ingress, Expected &e) {
     proto::ParseConfig pc = proto::default_parse_config();
@@ -260,6 +278,23 @@ class Golden {
       return;
     }
     e.counters[hw::kCntDataIn]++;
+    // Hostile-input policy: a frame from this node's host has this node as sender and origin and
+    // may name it (local delivery); a refused frame is dropped whole.
+    int refused = proto::kPolicyOk;
+    if (!open_policy(c_.policy)) {
+      bool from_host = ingress == hw::kHostPort;
+      refused = proto::check_set_policy(c_.policy, *set, from_host ? c_.self.id : h.sender,
+                                        from_host ? c_.self.id : h.origin);
+      if (from_host && refused == proto::kPolicyLoop) refused = proto::kPolicyOk;
+    }
+    if (refused == proto::kPolicyOk && !rate_->allow(h.sender, pp.payload_len, 0)) refused = proto::kPolicyRateLimited;
+    if (refused != proto::kPolicyOk) {
+      static const int kCounter[proto::kPolicyCodeCount] = {0, hw::kCntPolicyTooManyReceivers, hw::kCntPolicyUnknownId,
+                                                            hw::kCntPolicyLoop, hw::kCntPolicyRateLimited};
+      e.counters[kCounter[refused]]++;
+      refused_++;
+      return;
+    }
     ArmWord base;
     base.key.sender = h.sender;
     base.key.message_id = h.message_id;
@@ -405,10 +440,13 @@ class Golden {
 
   std::vector<int> set_deltas; // set_in - set_out of every copy
   std::vector<ArmWord> gone_arms;
+  uint32_t refused() const { return refused_; }
 
  private:
   const Config &c_;
   std::unique_ptr<proto::LargeReceiverSet[]> large_;
+  std::unique_ptr<proto::RateLimiter<>> rate_;
+  uint32_t refused_ = 0;
   std::vector<std::unique_ptr<proto::LargeReceiverSet>> chunk_sets_;
 };
 
@@ -957,6 +995,221 @@ TEST(Replicator, SetThatFailsToDecodeIsDroppedWhole) {
   EXPECT_EQ(cur.size(), 2 * proto::beats_for((uint32_t)(64 + 2 + 20)));
 }
 
+// ---- Hostile input: policy and rate limit (proto/policy.hpp) -------------------------------------
+// Totals over the outputs of a run: frames on every port and the host and feedback streams, arm words.
+template <uint32_t P> size_t outputs(const KernelRun<P> &r) {
+  size_t n = r.host.size() + r.fb.size() + r.arms.size();
+  for (auto &p : r.port) n += p.size();
+  return n;
+}
+
+TEST(Replicator, PolicyRefusesEachCodeWholeAndCountsIt) {
+  Config c;
+  all_neighbours(c, 0, 199);
+  c.policy.max_receivers = 6;
+  c.policy.first_id = 0;
+  c.policy.last_id = 199;
+  std::vector<Input> in;
+  auto add = [&](FrameSpec s, uint8_t ingress) { in.push_back({build(s), ingress}); };
+  add(ids_spec({10, 11, 12, 13, 14, 15, 16}, 100), 0);                // 7 ids > 6: too many
+  add(ids_spec({20, 21, 22, 23, 24, 25, kSelf}, 100), hw::kHostPort); // too many, from the host
+  add(ids_spec({10, 250}, 100), 1);                                   // 250 outside [0, 199]
+  add(ids_spec({30, 200}, 0), hw::kHostPort);                         // 200: unknown, from the host
+  add(ids_spec({3, 20}, 100), 0);                                     // names the sender (3)
+  add(ids_spec({7, 21, kSelf}, 100), 1);                              // names the origin (7)
+  FrameSpec retx = ids_spec({3, 22}, 8000);                           // a retransmission: checked too
+  retx.retx = true;
+  add(retx, 0);
+  FrameSpec order = ids_spec({3, 10, 11, 12, 13, 14, 15, 300}, 10); // every rule fails: the first decides
+  add(order, 0);
+  KernelRun<2> r;
+  configure(*r.k, c);
+  r.inputs = in;
+  r.go();
+  EXPECT_EQ(outputs(r), 0u) << "a refused frame sends, delivers and arms nothing";
+  EXPECT_TRUE(r.k->idle());
+  EXPECT_EQ(r.k->counter(hw::kCntDataIn), 8u);
+  EXPECT_EQ(r.k->counter(hw::kCntPolicyTooManyReceivers), 3u);
+  EXPECT_EQ(r.k->counter(hw::kCntPolicyUnknownId), 2u);
+  EXPECT_EQ(r.k->counter(hw::kCntPolicyLoop), 3u);
+  EXPECT_EQ(r.k->counter(hw::kCntPolicyRateLimited), 0u);
+  EXPECT_EQ(r.k->counter(hw::kCntBadSet), 0u);
+  EXPECT_EQ(r.k->ring_level(), 0u);
+  Expected e = golden<2>(c, in);
+  expect_outputs(r, e);
+}
+
+TEST(Replicator, PolicyLetsTheRestThroughUnchanged) {
+  // Legal frames next to refused ones: the legal ones leave exactly as without a policy.
+  Config c;
+  c.fanout = 3;
+  all_neighbours(c, 0, 199);
+  c.policy.max_receivers = 6;
+  c.policy.first_id = 0;
+  c.policy.last_id = 199;
+  std::vector<Input> in;
+  auto add = [&](FrameSpec s, uint8_t ingress) { in.push_back({build(s), ingress}); };
+  add(ids_spec({0, 50, 51, 52, kSelf, 199}, 300), 0); // 6 ids, both bounds: legal
+  add(ids_spec({10, 250}, 100), 1);                   // refused
+  add(ids_spec({3, 40, kSelf}, 64), hw::kHostPort);   // from the host: names this node (legal)
+  add(ids_spec({7, 21}, 100), 1);                     // refused (origin)
+  add(ids_spec({8, 9, 10}, 4000), 0);                 // legal
+  FrameSpec self_only = ids_spec({kSelf}, 1);         // the host's own loopback
+  add(self_only, hw::kHostPort);
+  KernelRun<2> r;
+  configure(*r.k, c);
+  r.inputs = in;
+  r.go();
+  Expected e = golden<2>(c, in);
+  expect_outputs(r, e);
+  EXPECT_EQ(r.k->counter(hw::kCntPolicyUnknownId), 1u);
+  EXPECT_EQ(r.k->counter(hw::kCntPolicyLoop), 1u);
+  EXPECT_EQ(r.k->counter(hw::kCntLocalDeliveries), 3u);
+
+  // The same legal frames without a policy: identical outputs.
+  Config open;
+  open.fanout = 3;
+  all_neighbours(open, 0, 199);
+  std::vector<Input> legal = {in[0], in[2], in[4], in[5]};
+  KernelRun<2> r2;
+  configure(*r2.k, open);
+  r2.inputs = legal;
+  r2.go();
+  for (uint32_t p = 0; p < 2; p++) {
+    ASSERT_EQ(r.port[p].size(), r2.port[p].size());
+    for (size_t i = 0; i < r.port[p].size(); i++) EXPECT_EQ(diff(r.port[p][i], r2.port[p][i]), "");
+  }
+  ASSERT_EQ(r.host.size(), r2.host.size());
+  ASSERT_EQ(r.arms.size(), r2.arms.size());
+  for (size_t i = 0; i < r.arms.size(); i++) EXPECT_TRUE(same_arm(r.arms[i], r2.arms[i]));
+}
+
+TEST(Replicator, GoldenTreeAndPortModeUnderAPolicy) {
+  // Every golden shape and payload, from the network and the host, under a closed policy: the
+  // kernel refuses exactly the golden's frames (by code) and sends the rest byte for byte.
+  for (uint8_t mode : {hw::kReplModeTree, hw::kReplModePort}) {
+    SCOPED_TRACE(mode == hw::kReplModeTree ? "tree" : "port");
+    Config c;
+    c.mode = mode;
+    all_neighbours(c, 0, 2999);
+    if (mode == hw::kReplModePort)
+      for (uint32_t id = 0; id < 3000; id++)
+        c.ports->set((uint16_t)id, (uint8_t)(id == kSelf ? proto::kPortLocal : id % 2));
+    c.policy.max_receivers = 300;
+    c.policy.first_id = 0;
+    c.policy.last_id = 900;
+    std::mt19937 rng(11);
+    KernelRun<2> r;
+    configure(*r.k, c);
+    r.inputs = golden_inputs(rng, 2);
+    r.go();
+    Golden g(c);
+    Expected e = golden<2>(c, r.inputs, &g);
+    expect_outputs(r, e);
+    EXPECT_GT(g.refused(), 0u);
+    EXPECT_LT(g.refused(), r.inputs.size());
+    EXPECT_GT(r.k->counter(hw::kCntPolicyTooManyReceivers), 0u);
+    EXPECT_GT(r.k->counter(hw::kCntPolicyUnknownId), 0u);
+    EXPECT_GT(r.k->counter(hw::kCntPolicyLoop), 0u);
+  }
+}
+
+TEST(Replicator, RateLimitDropsExactlyTheFramesBeyondTheBucket) {
+  // Sender 3 floods 10 frames of 4,000 bytes, sender 5 sends 3, both with a bucket of 3 frames
+  // and a refill of 1 byte per clock: the whole run (about 1,000 clocks) refills less than one
+  // frame, so sender 3 loses exactly its last 7 frames and sender 5 loses none.
+  const uint32_t kPayload = 4000;
+  Config c;
+  c.fanout = 2;
+  all_neighbours(c, 0, 199);
+  c.rate.bytes_per_tick = 1;
+  c.rate.burst_bytes = 3 * kPayload + 100;
+  std::vector<Input> in;
+  for (int i = 0; i < 13; i++) {
+    FrameSpec s = ids_spec({10, 11, 12}, kPayload);
+    bool other = i % 4 == 1 && i < 12; // frames 1, 5, 9: sender 5
+    s.sender = other ? 5 : 3;
+    s.origin = s.sender;
+    in.push_back({build(s), 0});
+  }
+  KernelRun<2> r;
+  configure(*r.k, c);
+  r.inputs = in;
+  r.go();
+  ASSERT_LT(r.cycles, (uint64_t)kPayload) << "the refill during the run must stay below one frame";
+  EXPECT_EQ(r.k->counter(hw::kCntPolicyRateLimited), 7u);
+  EXPECT_EQ(r.k->counter(hw::kCntCopiesSent), 6u * 2u); // 3 + 3 frames, 2 chunk heads each
+  std::map<uint16_t, int> per_sender;
+  for (const ArmWord &a : r.arms)
+    if (a.last) per_sender[a.key.sender]++;
+  EXPECT_EQ(per_sender[3], 3);
+  EXPECT_EQ(per_sender[5], 3);
+  Expected e = golden<2>(c, in);
+  expect_outputs(r, e);
+
+  // The bucket refills with time: after 2 * kPayload idle clocks sender 3 sends 2 frames more.
+  hls::stream<ParsedMeta> im, fm;
+  hls::stream<axis_word> inf, oh, of;
+  hls::stream<axis_word> op[2];
+  hls::stream<ArmWord> oa;
+  for (uint32_t i = 0; i < 2 * kPayload + 200; i++) r.k->step(im, inf, op, oh, oa, fm, of);
+  KernelRun<2> more;
+  more.k = std::move(r.k); // same kernel, buckets and clock
+  for (int i = 0; i < 3; i++) {
+    FrameSpec s = ids_spec({10, 11, 12}, kPayload);
+    more.inputs.push_back({build(s), 0});
+  }
+  more.go();
+  EXPECT_EQ(more.k->counter(hw::kCntPolicyRateLimited), 8u);
+  EXPECT_EQ(more.k->counter(hw::kCntCopiesSent), 8u * 2u);
+}
+
+TEST(Replicator, PolicyKeepsTheAmplificationBound) {
+  // With max_receivers M, one legal packet makes at most min(F, M) copies plus one local
+  // delivery at a node, and a packet with more ids makes nothing.
+  const uint32_t kM = 16, kF = 4;
+  Config c;
+  c.fanout = kF;
+  all_neighbours(c, 0, 999);
+  c.policy.max_receivers = kM;
+  c.policy.first_id = 0;
+  c.policy.last_id = 999;
+  std::mt19937 rng(5);
+  std::vector<Input> in;
+  std::vector<bool> legal;
+  for (int i = 0; i < 40; i++) {
+    std::set<uint16_t> ids;
+    uint32_t n = 1 + rng() % (2 * kM);
+    while (ids.size() < n) {
+      uint16_t id = (uint16_t)(8 + rng() % 990);
+      if (id != kSelf || rng() % 2) ids.insert(id);
+    }
+    in.push_back({build(ids_spec(std::vector<uint16_t>(ids.begin(), ids.end()), 200)), (uint8_t)(rng() % 2)});
+    legal.push_back(n <= kM);
+  }
+  KernelRun<2> r;
+  configure(*r.k, c);
+  r.inputs = in;
+  r.go();
+  Expected e = golden<2>(c, in);
+  expect_outputs(r, e);
+  // Arm words per message: one per output (copies and local delivery), none when refused.
+  std::map<uint32_t, uint32_t> per_msg;
+  for (const ArmWord &a : r.arms) per_msg[a.key.message_id]++;
+  uint32_t refused = 0;
+  for (size_t i = 0; i < in.size(); i++) {
+    uint32_t msg = proto::load_be32(&in[i].frame[proto::kFanoutOffset + proto::kFoMessageIdOff]);
+    if (!legal[i]) {
+      EXPECT_EQ(per_msg.count(msg), 0u) << "frame " << i;
+      refused++;
+    } else {
+      EXPECT_LE(per_msg[msg], kF + 1) << "frame " << i;
+    }
+  }
+  EXPECT_EQ(r.k->counter(hw::kCntPolicyTooManyReceivers), refused);
+  EXPECT_GT(refused, 0u);
+}
+
 // ---- 4. Chain: parser -> replicator -----------------------------------------------------------------
 TEST(Replicator, ChainWithParserDropsMalformedAndMatchesGolden) {
   Config c;
@@ -1012,7 +1265,8 @@ TEST(ReplicatorTop, ConfiguresThroughRegistersAndReplicates) {
   for (uint16_t id : {40, 41}) {
     hw::TableWrite w = hw::neighbour_write(++seq, id, hw::cluster_neighbour(id, (uint8_t)(id - 40)));
     fanout_replicator(im, inf, op, oh, oa, fm, of, ps, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2,
-                      kCopyPort, 0, w.seq, w.kind, w.index, w.mac_hi, w.mac_lo, w.ipv4, w.port, w.valid, counters);
+                      kCopyPort, 0, w.seq, w.kind, w.index, w.mac_hi, w.mac_lo, w.ipv4, w.port, w.valid, counters, 0, 0,
+                      0, 0, 0);
   }
   Bytes f = build(ids_spec({40, 41, kSelf}, 200));
   ParsedMeta m = ParsedMeta();
@@ -1027,7 +1281,7 @@ TEST(ReplicatorTop, ConfiguresThroughRegistersAndReplicates) {
       inf.write(w[cyc]);
     }
     fanout_replicator(im, inf, op, oh, oa, fm, of, ps, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2,
-                      kCopyPort, 0, seq, 0, 0, 0, 0, 0, 0, 0, counters);
+                      kCopyPort, 0, seq, 0, 0, 0, 0, 0, 0, 0, counters, 0, 0, 0, 0, 0);
     for (int p = 0; p < 2; p++)
       while (!op[p].empty()) got[p].push_back(op[p].read());
     while (!oh.empty()) got[2].push_back(oh.read());
@@ -1046,6 +1300,70 @@ TEST(ReplicatorTop, ConfiguresThroughRegistersAndReplicates) {
   EXPECT_EQ(counters[hw::kCntCopiesSent], 2u);
   EXPECT_EQ(counters[hw::kCntLocalDeliveries], 1u);
   EXPECT_EQ(counters[hw::kCntArmWords], 3u);
+}
+
+TEST(ReplicatorTop, PolicyRegistersRefuseAndResetValuesAreOpen) {
+  hls::stream<ParsedMeta> im, fm;
+  hls::stream<axis_word> inf, oh, of;
+  hls::stream<axis_word> op[2];
+  hls::stream<ArmWord> oa;
+  hls::stream<hw::PeerState> ps;
+  uint32_t counters[hw::kReplCounterCount] = {};
+  hw::NodeAddress self = hw::cluster_address(kSelf);
+  uint16_t mac_hi = (uint16_t)(self.mac[0] << 8 | self.mac[1]);
+  uint32_t mac_lo =
+      (uint32_t)self.mac[2] << 24 | (uint32_t)self.mac[3] << 16 | (uint32_t)self.mac[4] << 8 | self.mac[5];
+  // The static kernel keeps the previous top test's neighbours 40 and 41; write them again.
+  uint32_t seq = 100;
+  for (uint16_t id : {40, 41}) {
+    hw::TableWrite w = hw::neighbour_write(++seq, id, hw::cluster_neighbour(id, (uint8_t)(id - 40)));
+    fanout_replicator(im, inf, op, oh, oa, fm, of, ps, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2,
+                      kCopyPort, 0, w.seq, w.kind, w.index, w.mac_hi, w.mac_lo, w.ipv4, w.port, w.valid, counters, 0, 0,
+                      0, 0, 0);
+  }
+  // One frame per policy: registers (max, first, last), expected copies and refusal counter.
+  struct Case {
+    uint32_t max;
+    uint16_t first, last;
+    uint32_t copies;
+    int counter;
+  };
+  const Case cases[] = {
+      {0, 0, 0, 2, -1},                             // reset values: open
+      {2, 0, 0, 0, hw::kCntPolicyTooManyReceivers}, // 3 ids > 2
+      {0, 0, 100, 2, -1},                           // [0, 100]: every id known
+      {0, 0, 40, 0, hw::kCntPolicyUnknownId},       // 41 outside [0, 40]
+      {0, 41, 0, 0, hw::kCntPolicyUnknownId},       // last 0 = 0xFFFF; 40 below 41
+  };
+  uint32_t base_copies = counters[hw::kCntCopiesSent];
+  for (const Case &cs : cases) {
+    uint32_t before_copies = counters[hw::kCntCopiesSent];
+    uint32_t before = cs.counter >= 0 ? counters[cs.counter] : 0;
+    Bytes f = build(ids_spec({40, 41, kSelf}, 200));
+    ParsedMeta m = ParsedMeta();
+    proto::ReceiverSet scratch;
+    ASSERT_EQ(hw::classify_frame(f.data(), (uint32_t)f.size(), proto::kDefaultUdpPort, scratch, m), proto::kOk);
+    m.ingress_port = 1;
+    Words w = to_words(f, 0, 1);
+    for (size_t cyc = 0; cyc < w.size() + 20; cyc++) {
+      if (cyc < w.size()) {
+        if (cyc == 0) im.write(m);
+        inf.write(w[cyc]);
+      }
+      fanout_replicator(im, inf, op, oh, oa, fm, of, ps, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2,
+                        kCopyPort, 0, seq, 0, 0, 0, 0, 0, 0, 0, counters, cs.max, cs.first, cs.last, 0, 0);
+      for (int p = 0; p < 2; p++)
+        while (!op[p].empty()) op[p].read();
+      while (!oh.empty()) oh.read();
+      while (!oa.empty()) oa.read();
+    }
+    EXPECT_EQ(counters[hw::kCntCopiesSent] - before_copies, cs.copies)
+        << "max " << cs.max << " [" << cs.first << ", " << cs.last << "]";
+    if (cs.counter >= 0) {
+      EXPECT_EQ(counters[cs.counter], before + 1);
+    }
+  }
+  EXPECT_EQ(counters[hw::kCntCopiesSent] - base_copies, 4u);
 }
 
 // ---- 5. Throughput and latency ------------------------------------------------------------------------

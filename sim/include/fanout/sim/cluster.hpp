@@ -41,6 +41,7 @@
 #include <string>
 #include <vector>
 
+#include "fanout/proto/policy.hpp"
 #include "fanout/sim/scenario.hpp"
 
 namespace fanout {
@@ -109,10 +110,17 @@ struct Drops {
   uint64_t repl_looped_ids = 0;     // port mode: ids routed back out of their ingress port
   uint64_t repl_port_down = 0;      // copies for a port the link monitor marked down
   uint64_t repl_plan_overflow = 0;  // copies past the replicator's plan capacity
-  uint64_t agg_unroutable = 0;      // aggregator outputs without a neighbour entry
-  uint64_t agg_dropped = 0;         // NIC shell: aggregator frames with an unknown tdest
-  uint64_t host_gone = 0;           // serve mode: frames host RX delivered to a node whose client left
-  uint64_t bier = 0;                // BIER switches: malformed BIER frames, TTL expired, bits without a route
+  // DATA frames a replicator refused whole (proto/policy.hpp): more receivers than
+  // nic.max_receivers, an id outside the cluster, a set naming its sender or origin, over the
+  // sender's nic.rate_mbps.
+  uint64_t policy_too_many_receivers = 0;
+  uint64_t policy_unknown_id = 0;
+  uint64_t policy_loop = 0;
+  uint64_t policy_rate_limited = 0;
+  uint64_t agg_unroutable = 0; // aggregator outputs without a neighbour entry
+  uint64_t agg_dropped = 0;    // NIC shell: aggregator frames with an unknown tdest
+  uint64_t host_gone = 0;      // serve mode: frames host RX delivered to a node whose client left
+  uint64_t bier = 0;           // BIER switches: malformed BIER frames, TTL expired, bits without a route
   std::map<std::string, uint64_t> parse_errors; // by proto::error_name (NICs and Fanout switches)
   uint64_t total() const;
   // Every nonzero reason as (snake_case name, count), in a fixed order.
@@ -257,6 +265,12 @@ struct ClusterOptions {
 // Build the cluster of `s`, simulate it, collect the figures. Once per process (SystemC).
 // Throws std::invalid_argument / ScenarioError for a scenario it cannot build.
 RunResult run_cluster(const Scenario &s, const ClusterOptions &options = ClusterOptions());
+
+// The replicators' per-sender rate limit for s.rate_mbps (NicConfig::rate): payload bytes per
+// kernel clock = rate_mbps / (8 x kernel_mhz), rounded to the nearest, at least 1 when the rate is
+// on (the step is 8 x kernel_mhz Mb/s: 2.4 Gb/s at 300 MHz); burst 2 x proto::kMaxFrameBytes
+// (two jumbo frames pass back to back). rate_mbps 0: {0, 0}, no limit.
+proto::RateConfig rate_config(const Scenario &s);
 
 struct ServeOptions {
   std::string dir;             // <dir>/node<N>.sock per served node (made if missing)

@@ -45,6 +45,7 @@
 #include <optional>
 #include <vector>
 
+#include "fanout/proto/policy.hpp"
 #include "fanout/proto/wire.hpp"
 #include "fanout/sim/frame.hpp"
 #include "fanout/sim/link.hpp"
@@ -67,8 +68,11 @@ struct FanoutSwitchConfig {
   uint32_t tx_queue_frames = 64;      // per-port MAC TX queue (frames); full -> the kernels' streams hold
   uint32_t silent_timeout_clocks = 0; // ACK aggregator; 0: the kernel's default
   uint32_t nack_window_clocks = 0;    // ACK aggregator; 0: the kernel's default
-  std::optional<Mac48> mac;           // default: cluster_mac48(node_id)
-  std::optional<uint32_t> ipv4;       // default: proto::cluster_ipv4(node_id)
+  // Hostile-input policy and per-sender rate limit of the replicator (proto/policy.hpp).
+  proto::SetPolicy policy = proto::open_set_policy();
+  proto::RateConfig rate = {0, 0};
+  std::optional<Mac48> mac;     // default: cluster_mac48(node_id)
+  std::optional<uint32_t> ipv4; // default: proto::cluster_ipv4(node_id)
 };
 
 // Throws std::invalid_argument naming the offending field.

@@ -16,9 +16,9 @@
 // MAC adapters: a frame arriving from a link is presented one beat per MAC clock (tuser[8] set
 // when its FCS is bad); a MAC cannot be back-pressured, so a frame whose first beat the shell's RX
 // FIFO refuses is dropped whole and counted (mac_rx_dropped). On transmit, beats are collected to
-// tlast and the frame handed to the link; while the link is still serializing the previous frame
-// the adapter holds tready low (the MAC's pause). PHY link status (mac_link_up) follows the link's
-// up/down schedule. A port without a link reads link down.
+// tlast and the frame handed to the link when it is free; once kMacTxFrames whole frames wait for
+// the link, the adapter holds tready low (the MAC's pause). PHY link status (mac_link_up) follows
+// the link's up/down schedule. A port without a link reads link down.
 //
 // Host adapters: host_send() queues whole frames (kHostTxQueueFrames). The DMA engine presents a
 // frame to host_tx only when the parser's FIFO has room for all of it (so the host's own frames
@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "fanout/proto/policy.hpp"
 #include "fanout/proto/wire.hpp"
 #include "fanout/sim/frame.hpp"
 #include "fanout/sim/host_port.hpp"
@@ -61,6 +62,10 @@ struct NicConfig {
   uint32_t silent_timeout_clocks = 0; // ACK aggregator; 0: the kernel's default
   uint32_t nack_window_clocks = 0;    // ACK aggregator; 0: the kernel's default
   std::string fst_path;               // non-empty: write the shell's waveforms (FST) here
+  // The replicator's hostile-input policy and per-sender rate limit (proto/policy.hpp; rate in
+  // payload bytes per kernel clock). Defaults: open, no limit.
+  proto::SetPolicy policy = proto::open_set_policy();
+  proto::RateConfig rate = {0, 0};
 };
 
 // Throws std::invalid_argument naming the offending field.
@@ -92,6 +97,10 @@ class Nic : public sc_core::sc_module, public HostPort {
  public:
   static constexpr uint32_t kPorts = 2;
   static constexpr uint32_t kHostTxQueueFrames = 64;
+  // MAC transmit buffer, whole frames (store and forward): two, so that a short frame (a peer
+  // monitor's heartbeat) between two copies does not leave the link idle while the next copy
+  // is collected -- a real MAC's TX FIFO holds at least two maximum frames.
+  static constexpr uint32_t kMacTxFrames = 2;
 
   Nic(sc_core::sc_module_name name, const NicConfig &config);
   ~Nic() override;

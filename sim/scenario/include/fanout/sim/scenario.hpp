@@ -85,6 +85,11 @@ struct Scenario {
   // when silent this long, and declared down after 3 silent intervals (hls/peer_monitor).
   uint32_t peer_interval_clocks = 800;
   uint32_t silent_timeout_clocks = 0; // ACK aggregators; 0: the kernel's default
+  // Hostile-input policy of every NIC's replicator (proto/policy.hpp; ids outside 0..nodes-1 are
+  // always refused): at most this many receivers per DATA packet (0: no limit), and a per-sender
+  // token bucket of rate_mbps (0: off) with a burst of two maximum frames (cluster.hpp).
+  uint32_t max_receivers = 0;
+  double rate_mbps = 0;
   double kernel_mhz = 300;
   double mac_mhz = 322.265625;
   // Workload
@@ -93,7 +98,7 @@ struct Scenario {
   uint32_t k = 8;                // sparse: receivers per message
   uint32_t messages = 8;         // broadcast / sparse: messages per sender
   uint32_t message_bytes = 65536;
-  uint64_t interval_ns = 0; // gap between a sender's messages (0: back to back, window permitting)
+  uint64_t interval_ns = 0;        // gap between a sender's messages (0: back to back, window permitting)
   bool retransmit = false;         // hosts retransmit on NACKs (sim/host.hpp)
   uint64_t message_timeout_us = 0; // hosts' message timeout; 0: twice the silent timeout + 100 us
   MoeSpec moe;
