@@ -18,10 +18,11 @@
 //    us -- PROBE without kFlagReply, hops_left kPeerProbeHops (the link monitor's probes are broadcast with
 //    hops 0), sender not this node -- is answered (see out_probe); answering needs no slot and
 //    works while probing is disabled.
-//    A DATA frame's origin (the parent that sent this node the copy) is watched as well (below):
-//    both ends of every tree edge in use watch each other, so each end's probes are heartbeats
-//    for the other, one way; a silent child is heard within interval + one-way latency instead
-//    of a probe's round trip.
+//    A DATA frame's origin (the parent that sent this node the copy) is watched as well (below),
+//    as a parent: it gets a keepalive every interval (one way: a silent child is heard within
+//    interval + one-way latency instead of a probe's round trip). Only children (peers this NIC
+//    sends copies to) are probed and can be declared down: that is the replicator's business; a
+//    parent that dies simply stops sending.
 //  * in_watch: a tap of the replicator's ArmWord stream. A word with child.id != self and !gone
 //    means "a copy just went to child.id": its slot's last_watched becomes now, or, when it has
 //    none, the first free slot is allocated for it (last_heard = last_probe = last_watched = now:
@@ -202,6 +203,7 @@ template <uint32_t Slots = 64> class PeerMonitor {
       forget_[s] = false;
       seq_[s] = 0;
       parent_[s] = false;
+      child_[s] = false;
       heard_once_[s] = false;
       last_sent_[s] = 0;
       last_heard_[s] = 0;
@@ -313,6 +315,7 @@ template <uint32_t Slots = 64> class PeerMonitor {
     FANOUT_HLS_PRAGMA(HLS ARRAY_PARTITION variable = last_watched_ complete)
     FANOUT_HLS_PRAGMA(HLS ARRAY_PARTITION variable = parent_ complete)
     FANOUT_HLS_PRAGMA(HLS ARRAY_PARTITION variable = heard_once_ complete)
+    FANOUT_HLS_PRAGMA(HLS ARRAY_PARTITION variable = child_ complete)
 
     // Frames heard: signs of life, and peer probes to answer.
     if (!in_seen.empty()) {
@@ -361,6 +364,8 @@ template <uint32_t Slots = 64> class PeerMonitor {
         counters_[kPeerCntWatchIgnored]++;
       } else {
         watch(a.child.id);
+        uint32_t cs = find(a.child.id);
+        if (cs < Slots) child_[cs] = true;
       }
     }
 
@@ -440,6 +445,7 @@ template <uint32_t Slots = 64> class PeerMonitor {
   void free_slot(uint32_t s) {
     valid_[s] = false;
     parent_[s] = false;
+    child_[s] = false;
     down_[s] = false;
     up_pending_[s] = false;
     forget_[s] = false;
@@ -488,6 +494,7 @@ template <uint32_t Slots = 64> class PeerMonitor {
     forget_[f] = false;
     seq_[f] = 0;
     parent_[f] = false;
+    child_[f] = false;
     heard_once_[f] = false;
     last_sent_[f] = now_;
     last_heard_[f] = now_;
@@ -529,7 +536,7 @@ template <uint32_t Slots = 64> class PeerMonitor {
     // 4. transitions
     if (down_[s]) {
       if (up_pending_[s] && state_room()) bring_up(s);
-    } else if (heard_age >= (heard_once_[s] ? down_after_ : first_down_after_) && state_room()) {
+    } else if (child_[s] && heard_age >= (heard_once_[s] ? down_after_ : first_down_after_) && state_room()) {
       push_state(id_[s], true);
       down_[s] = true;
     }
@@ -537,7 +544,7 @@ template <uint32_t Slots = 64> class PeerMonitor {
     // heartbeat, sent every interval whatever it hears, since a parent streaming data to it has
     // nothing to hear back)
     bool silent = (down_[s] && !up_pending_[s]) || heard_age >= interval_;
-    bool probe = silent && probe_age >= interval_;
+    bool probe = child_[s] && silent && probe_age >= interval_;
     bool keepalive = !probe && (parent_[s] || keepalive_all_) && !down_[s] && now_ - last_sent_[s] >= interval_;
     if ((probe || keepalive) && !pending_[s] && pq_wr_ - pq_rd_ < kPeerProbeQueueDepth) {
       FrameReq &r = pq_[pq_wr_ & (kPeerProbeQueueDepth - 1)];
@@ -623,6 +630,7 @@ template <uint32_t Slots = 64> class PeerMonitor {
   uint32_t last_watched_[Slots];
   bool parent_[Slots];        // watched because it sends this node DATA: keepalives go to it
   bool heard_once_[Slots];    // heard since it was watched (until then: twice the grace)
+  bool child_[Slots];         // this NIC sends it copies: probed when silent, declared down
   bool keepalive_all_;        // keepalives to every watched peer, not only to parents
   uint32_t last_sent_[Slots]; // last probe or keepalive queued for it
   uint32_t cursor_;           // slot the walk examines this clock
