@@ -112,9 +112,71 @@ const std::vector<TransportField> &transport_fields() {
        [](TransportOptions &t, const std::string &v) {
          t.socket_buffer_bytes = (uint32_t)parse_uint(v, 65536, 1u << 30);
        }},
+      {"max_receivers", "receiver ids per received DATA packet (0: no limit)",
+       [](TransportOptions &t, const std::string &v) { t.max_receivers = (uint32_t)parse_uint(v, 0, 65536); }},
+      {"rate_mbps", "per-sender received payload rate in Mbit/s, 8 Mbit/s steps (0: no limit)",
+       [](TransportOptions &t, const std::string &v) {
+         uint64_t r = parse_uint(v, 0, 8'000'000);
+         if (r != 0 && r < 8) throw Bad("must be 0 (no limit) or at least 8 (1 byte per microsecond)");
+         t.rate_mbps = (uint32_t)r;
+       }},
+      {"rate_burst_bytes", "per-sender bucket in bytes (0: max(64 KiB, 1 ms at rate_mbps))",
+       [](TransportOptions &t, const std::string &v) { t.rate_burst_bytes = (uint32_t)parse_uint(v, 0, 1u << 30); }},
+      {"auth_key", "group key for per-packet authentication: 32 hex digits (16 bytes)",
+       [](TransportOptions &t, const std::string &v) {
+         if (v.size() != 32 || v.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+           throw Bad("must be 32 hex digits (a 16-byte key)");
+         for (int i = 0; i < 16; i++) t.auth_key[i] = (uint8_t)std::strtoul(v.substr(2 * i, 2).c_str(), nullptr, 16);
+         t.has_auth_key = true;
+       }},
+      {"auth", "authentication: require, accept (sign; accept unsigned too) or off",
+       [](TransportOptions &t, const std::string &v) {
+         if (v == "require")
+           t.auth = TransportOptions::kAuthRequire;
+         else if (v == "accept")
+           t.auth = TransportOptions::kAuthAccept;
+         else if (v == "off")
+           t.auth = TransportOptions::kAuthOff;
+         else
+           throw Bad("must be require, accept or off (got '" + v + "')");
+         t.auth_explicit = true;
+       }},
   };
   return f;
 }
+
+} // namespace
+
+bool set_transport_option(TransportOptions &t, const std::string &name, const std::string &value, bool *known_name,
+                          std::string *error) {
+  *known_name = false;
+  for (const TransportField &f : transport_fields()) {
+    if (name != f.name) continue;
+    *known_name = true;
+    try {
+      f.set(t, value);
+    } catch (const Bad &e) {
+      *error = name + ": " + e.what();
+      return false;
+    }
+    return true;
+  }
+  std::string known;
+  for (const TransportField &f : transport_fields()) known += (known.empty() ? "" : ", ") + std::string(f.name);
+  *error = name + ": unknown option (known: " + known + ")";
+  return false;
+}
+
+bool finish_auth_options(TransportOptions &t, std::string *error) {
+  if (t.has_auth_key && !t.auth_explicit) t.auth = TransportOptions::kAuthRequire;
+  if (t.auth != TransportOptions::kAuthOff && !t.has_auth_key) {
+    *error = "auth: require and accept need auth_key (32 hex digits)";
+    return false;
+  }
+  return true;
+}
+
+namespace {
 
 // A map key: a plain name, once per map (YAML allows repeated and non-scalar keys; a cluster file
 // has neither: a second `nodes:` would otherwise add its nodes past the first one's checks).
@@ -219,6 +281,8 @@ void finish(ClusterConfig &c) {
   if (t.silent_timeout_us == 0) t.silent_timeout_us = std::max<uint32_t>(1, t.failure_timeout_us / 4);
   if (t.linger_us == 0) t.linger_us = (uint32_t)std::min<uint64_t>(2ull * t.failure_timeout_us, kMaxUs);
   if (c.has_self && !c.find(c.self)) fail(o, "self", "node " + std::to_string(c.self) + " is not in nodes");
+  std::string auth_error;
+  if (!finish_auth_options(t, &auth_error)) fail(o, "transport." + auth_error.substr(0, 4), auth_error.substr(6));
 }
 
 } // namespace

@@ -332,6 +332,11 @@ TransportOptions sim_transport_options(const sim::serve::Hello &h) {
   return t;
 }
 
+// Transport options a udp or dpdk URI may set over the cluster file's (no cross-field rules).
+bool is_uri_transport_option(const std::string &k) {
+  return k == "max_receivers" || k == "rate_mbps" || k == "rate_burst_bytes" || k == "auth_key" || k == "auth";
+}
+
 } // namespace
 
 OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
@@ -374,6 +379,7 @@ OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
   NodeId node = 0;
   unsigned wait_s = 30;
   uint16_t dpdk_port = 0;
+  std::vector<std::pair<std::string, std::string>> transport_params; // e.g. max_receivers=, auth_key=
   size_t pos = 0;
   while (pos < query.size()) {
     size_t amp = query.find('&', pos);
@@ -395,12 +401,15 @@ OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
       if (!number || std::stoul(v) > 65535)
         return fail(Status::kBadUri, "'" + uri + "': port must be a DPDK port id 0..65535 (got '" + v + "')");
       dpdk_port = (uint16_t)std::stoul(v);
+    } else if (!sim && is_uri_transport_option(k)) {
+      transport_params.emplace_back(k, v); // applied over the cluster file's transport options below
     } else {
-      return fail(Status::kBadUri, "'" + uri + "': unknown parameter '" + k + "' (known: " +
-                                       (sim    ? "node, wait_s"
-                                        : dpdk ? "node, port"
-                                               : "node") +
-                                       ")");
+      return fail(Status::kBadUri,
+                  "'" + uri + "': unknown parameter '" + k + "' (known: " +
+                      (sim    ? "node, wait_s"
+                       : dpdk ? "node, port, max_receivers, rate_mbps, rate_burst_bytes, auth_key, auth"
+                              : "node, max_receivers, rate_mbps, rate_burst_bytes, auth_key, auth") +
+                      ")");
     }
   }
   if (sim && !have_node)
@@ -431,6 +440,12 @@ OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
     impl->backend = std::move(sb);
   } else {
     if (!load_cluster_file(path, &impl->cluster, &error)) return fail(Status::kBadConfig, error);
+    for (const auto &kv : transport_params) {
+      bool known = false;
+      if (!set_transport_option(c.transport, kv.first, kv.second, &known, &error))
+        return fail(Status::kBadUri, "'" + uri + "': " + error);
+    }
+    if (!finish_auth_options(c.transport, &error)) return fail(Status::kBadUri, "'" + uri + "': " + error);
     if (!have_node && !c.has_self)
       return fail(Status::kBadConfig,
                   path + ": self: missing: name this node in the file (self: <id>) or in the URI (?node=<id>)");
@@ -463,7 +478,17 @@ OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
   impl->tcfg.self = impl->self;
   impl->tcfg.opt = c.transport;
   impl->tcfg.max_packet = impl->backend->max_packet_bytes();
+  // Signed packets carry the 12-byte auth trailer: room for it in every packet this node builds.
+  if (c.transport.auth != TransportOptions::kAuthOff) impl->tcfg.max_packet -= proto::kAuthTrailerBytes;
   impl->tcfg.caps = impl->backend->caps();
+  // dpdk: the engine signs and checks on the wire; the host-side transport does neither.
+  if (dpdk) impl->tcfg.opt.auth = TransportOptions::kAuthOff;
+  // Hostile-input policy: with max_receivers or rate_mbps set, every rule with the cluster's ids
+  // (nodes are ascending); with neither, the open policy (nothing checked, as the NIC's reset values).
+  if ((c.transport.max_receivers != 0 || c.transport.rate_mbps != 0) && !c.nodes.empty()) {
+    impl->tcfg.first_id = c.nodes.front().id;
+    impl->tcfg.last_id = c.nodes.back().id;
+  }
   // Message ids start at random, so a restarted node does not reuse ids its peers still remember.
   std::random_device rd;
   uint32_t first_id = rd();

@@ -13,6 +13,7 @@
 #include "fanout/hls/neighbour.hpp"
 #include "fanout/hls/parsed_meta.hpp"
 #include "fanout/proto/aggregator.hpp"
+#include "fanout/proto/auth.hpp"
 #include "fanout/proto/beats.hpp"
 #include "fanout/proto/packet.hpp"
 #include "fanout/proto/split.hpp"
@@ -903,6 +904,178 @@ TEST_F(Engine, HeaderPoolExhaustionIsCountedNotLeaked) {
   rte_mempool_free(tiny);
 }
 
+// ---- Hostile-input policy (proto/policy.hpp) -----------------------------------------------------
+
+TEST_F(Engine, PolicyRefusesEachCodeCountsItAndPassesTheRestUnchanged) {
+  dp::EngineConfig c = config(2, dp::EngineConfig::kTree, 2);
+  c.max_receivers = 4;
+  c.first_id = 0;
+  c.last_id = 999;
+  start(c);
+  // 1. too many receivers (5 > 4)
+  inject(0, data_frame(kParent, kParent, 1, {kSelf, 20, 21, 22, 23}, 100));
+  // 2. an id outside the cluster's range
+  inject(0, data_frame(kParent, kParent, 2, {kSelf, 20, 1000}, 100));
+  // 3. loop: the set names the sender, or the origin (this copy's parent, 2; sender 5)
+  inject(0, data_frame(kParent, kParent, 3, {kParent, kSelf, 20}, 100));
+  inject(0, data_frame(2, 5, 4, {2, kSelf, 20}, 100));
+  poll(0);
+  expect_nothing_sent();
+  EXPECT_TRUE(host().empty());
+  const dp::Stats &st = engine->stats();
+  EXPECT_EQ(st.policy_drops[proto::kPolicyTooManyReceivers], 1u);
+  EXPECT_EQ(st.policy_drops[proto::kPolicyUnknownId], 1u);
+  EXPECT_EQ(st.policy_drops[proto::kPolicyLoop], 2u);
+  EXPECT_EQ(st.policy_drops[proto::kPolicyRateLimited], 0u);
+  EXPECT_EQ(st.policy_refused(), 4u);
+  EXPECT_EQ(st.data_in, 4u);
+  EXPECT_EQ(st.aggregator.armed, 0u); // nothing armed for a refused frame
+  // Within the limits (4 ids, the edges of the range): copies and delivery exactly as without a policy.
+  Bytes ok = data_frame(kParent, kParent, 5, {kSelf, 20, 21, 999}, 300);
+  inject(0, ok);
+  poll(0);
+  auto want = tree_expected(ok, 2, 2);
+  EXPECT_EQ(sent(0), want[0]);
+  EXPECT_EQ(sent(1), want[1]);
+  auto h = host();
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0], ok);
+  EXPECT_EQ(engine->stats().policy_refused(), 4u);
+  // Frames from the local host are this node's own: not policed.
+  rte_mbuf *own = to_mbuf(data_frame(kSelf, kSelf, 6, {20, 21, 22, 23, 24, 25}, 100));
+  EXPECT_TRUE(engine->host_send(own, 0));
+  EXPECT_GT(sent(0).size() + sent(1).size(), 0u);
+  EXPECT_EQ(engine->stats().policy_refused(), 4u);
+}
+
+TEST_F(Engine, PolicyRateLimitLosesExactlyTheExcess) {
+  dp::EngineConfig c = config(2);
+  c.rate_bytes_per_us = 2;   // 16 Mbit/s per sender
+  c.rate_burst_bytes = 1000; // a full bucket at the first packet
+  start(c);
+  // Sender 3: ten 300-byte packets at t = 0: the bucket holds three (900 of 1000 bytes).
+  for (uint32_t i = 0; i < 10; i++) inject(0, data_frame(3, 3, 100 + i, {kSelf}, 300));
+  poll(0, 0);
+  EXPECT_EQ(host().size(), 3u);
+  EXPECT_EQ(engine->stats().policy_drops[proto::kPolicyRateLimited], 7u);
+  // Another sender has its own bucket.
+  inject(0, data_frame(4, 4, 200, {kSelf}, 300));
+  poll(0, 0);
+  EXPECT_EQ(host().size(), 1u);
+  // 250 us later: 100 left + 500 refilled = 600 bytes: two more of sender 3's packets, not three.
+  for (uint32_t i = 0; i < 3; i++) inject(0, data_frame(3, 3, 300 + i, {kSelf}, 300));
+  poll(0, 250);
+  EXPECT_EQ(host().size(), 2u);
+  EXPECT_EQ(engine->stats().policy_drops[proto::kPolicyRateLimited], 8u);
+  EXPECT_EQ(engine->stats().local_deliveries, 6u);
+  expect_nothing_sent();
+}
+
+// ---- Authentication (proto/auth.hpp) ------------------------------------------------------------
+
+const uint8_t kKey[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+Bytes signed_frame(Bytes f, const uint8_t key[16], uint32_t counter) {
+  uint32_t len = (uint32_t)f.size(), out = 0;
+  f.resize(len + proto::kAuthTrailerBytes);
+  EXPECT_TRUE(proto::auth_append(f.data(), len, (uint32_t)f.size(), key, counter, &out));
+  f.resize(out);
+  return f;
+}
+
+// Parse and authenticate an output frame against `w`; returns the code (kOk parse required).
+int verify(const Bytes &f, proto::ReplayWindow<> &w, proto::ParsedPacket *pp_out = nullptr,
+           proto::AuthResult *ar_out = nullptr) {
+  proto::ParsedPacket pp;
+  proto::ReceiverSet s;
+  EXPECT_EQ(proto::parse_frame(f.data(), (uint32_t)f.size(), proto::default_parse_config(), pp, &s), proto::kOk);
+  proto::AuthResult ar;
+  int code = proto::auth_check(f.data(), (uint32_t)f.size(), pp, kKey, w, ar);
+  if (pp_out) *pp_out = pp;
+  if (ar_out) *ar_out = ar;
+  return code;
+}
+
+TEST_F(Engine, AuthCopiesAreSignedByThisNodeAndForgedInputIsDropped) {
+  dp::EngineConfig c = config(2, dp::EngineConfig::kTree, 2);
+  c.auth = true;
+  std::memcpy(c.auth_key, kKey, 16);
+  c.heartbeat_us = 100;
+  start(c);
+  auto w = std::make_unique<proto::ReplayWindow<>>();
+  Bytes plain = data_frame(kParent, kParent, 7, range_ids(10, 20), 1300);
+  Bytes in = signed_frame(plain, kKey, 5);
+  inject(0, in);
+  poll(0, 0);
+  // Copies: the unsigned copies' bytes, AUTH set, lengths + 12, then a trailer that verifies as
+  // this node's, counters 1, 2, ... (one per copy).
+  auto want = tree_expected(plain, 2, 2);
+  uint32_t ncopies = 0;
+  for (uint32_t p = 0; p < 2; p++) {
+    auto got = sent(p);
+    ASSERT_EQ(got.size(), want[p].size());
+    for (size_t i = 0; i < got.size(); i++) {
+      proto::ParsedPacket pp;
+      proto::AuthResult ar;
+      EXPECT_EQ(verify(got[i], *w, &pp, &ar), proto::kAuthOk) << "port " << p << " copy " << i;
+      EXPECT_EQ(ar.origin, kSelf);
+      EXPECT_TRUE(pp.hdr.flags & proto::kFlagAuth);
+      Bytes again = signed_frame(want[p][i], kKey, ar.counter); // the same copy signed by proto
+      EXPECT_EQ(got[i], again) << "port " << p << " copy " << i;
+      ncopies++;
+    }
+  }
+  EXPECT_EQ(w->highest(kSelf), ncopies);
+  EXPECT_EQ(engine->stats().auth_signed, ncopies);
+  // The host gets the frame as received, trailer included.
+  auto h = host();
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0], in);
+  EXPECT_EQ(engine->stats().auth[proto::kAuthOk], 1u);
+
+  // Replayed, forged (a payload bit; another key), unsigned, stale: dropped, counted, nothing out.
+  inject(0, in);
+  Bytes flipped = signed_frame(data_frame(kParent, kParent, 8, range_ids(10, 20), 100), kKey, 6);
+  flipped[proto::kUdpOffset + 6] = flipped[proto::kUdpOffset + 7] = 0; // no UDP checksum: the tag must catch it
+  flipped[proto::kFanoutOffset + 40] ^= 1;
+  inject(0, flipped);
+  uint8_t other[16] = {9};
+  inject(0, signed_frame(data_frame(kParent, kParent, 9, range_ids(10, 20), 100), other, 7));
+  inject(0, data_frame(kParent, kParent, 10, range_ids(10, 20), 100));
+  inject(0, signed_frame(data_frame(kParent, kParent, 11, range_ids(10, 20), 100), kKey, 0));
+  poll(0, 10);
+  expect_nothing_sent();
+  EXPECT_TRUE(host().empty());
+  const dp::Stats &st = engine->stats();
+  EXPECT_EQ(st.auth[proto::kAuthReplayed], 1u);
+  EXPECT_EQ(st.auth[proto::kAuthBadTag], 2u);
+  EXPECT_EQ(st.auth[proto::kAuthUnsigned], 1u);
+  EXPECT_EQ(st.auth[proto::kAuthStale], 1u);
+  EXPECT_EQ(st.data_in, 1u); // only the authentic frame reached the replicator
+
+  // A child's signed NACK goes upstream verbatim (its trailer, its origin); PROBEs are signed.
+  Bytes nack = signed_frame(feedback_frame(proto::kTypeNack, 20, kSelf, kParent, 7, 0, 1300, set_of({20})), kKey, 3);
+  inject(1, nack);
+  poll(1, 20);
+  std::vector<Bytes> up;
+  for (uint32_t p = 0; p < 2; p++)
+    for (Bytes &f : sent(p)) up.push_back(f);
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(Bytes(up[0].begin() + proto::kFanoutOffset, up[0].end()),
+            Bytes(nack.begin() + proto::kFanoutOffset, nack.end()));
+  proto::AuthResult ar;
+  EXPECT_EQ(verify(up[0], *w, nullptr, &ar), proto::kAuthOk);
+  EXPECT_EQ(ar.origin, 20);
+  engine->timers(1000);
+  uint32_t probes = 0;
+  for (uint32_t p = 0; p < 2; p++)
+    for (const Bytes &f : sent(p)) {
+      proto::ParsedPacket pp;
+      if (verify(f, *w, &pp, &ar) == proto::kAuthOk && pp.hdr.type == proto::kTypeProbe) probes++;
+    }
+  EXPECT_EQ(probes, 2u);
+}
+
 // ---- Configuration ----------------------------------------------------------------------------
 
 TEST_F(Engine, ValidateNamesTheField) {
@@ -943,6 +1116,12 @@ TEST_F(Engine, ValidateNamesTheField) {
   c = good;
   c.udp_port = 0;
   expect_field(c, "udp_port");
+  c = good;
+  c.first_id = 10;
+  c.last_id = 9;
+  expect_field(c, "first_id");
+  c = good;
+  c.udp_port = 0;
   EXPECT_THROW(dp::Engine{c}, std::invalid_argument);
 }
 

@@ -598,7 +598,9 @@ TEST(FanoutDpDaemon, TelemetryServesFanoutCounters) {
   std::vector<std::string> args = eal(prefix, true);
   for (const char *a : {"--vdev", "net_ring0", "--", "--node", "10", "--cluster"}) args.push_back(a);
   args.push_back(cluster);
-  for (const char *a : {"--duration-s", "30"}) args.push_back(a);
+  for (const char *a : {"--duration-s", "30", "--max-receivers", "64", "--rate-mbps", "800", "--auth-key",
+                        "000102030405060708090a0b0c0d0e0f"})
+    args.push_back(a);
   pid_t pid = spawn(args, d / "stdout", d / "stderr", {"XDG_RUNTIME_DIR=" + d.path});
   std::string sock = runtime + "/dpdk_telemetry.v2";
   int fd = -1;
@@ -633,8 +635,10 @@ TEST(FanoutDpDaemon, TelemetryServesFanoutCounters) {
     std::this_thread::sleep_for(std::chrono::milliseconds(40));
   }
   EXPECT_NE(stats.find("{\"/fanout/stats\":{"), std::string::npos) << stats;
-  for (const char *k : {"\"node\":10", "\"engines\":1", "\"copies\":0", "\"malformed\":0", "\"agg_armed\":0",
-                        "\"host_frames_freed\":0"})
+  for (const char *k :
+       {"\"node\":10", "\"engines\":1", "\"copies\":0", "\"malformed\":0", "\"agg_armed\":0", "\"host_frames_freed\":0",
+        "\"policy_too_many_receivers\":0", "\"policy_unknown_id\":0", "\"policy_loop\":0", "\"policy_rate_limited\":0",
+        "\"auth_ok\":0", "\"auth_bad_tag\":0", "\"auth_signed\":0"})
     EXPECT_NE(stats.find(k), std::string::npos) << k << " in " << stats;
   std::string pe = query(fd, "/fanout/parse_errors");
   EXPECT_NE(pe.find("\"set_unsorted\":0"), std::string::npos) << pe;
@@ -649,6 +653,7 @@ TEST(FanoutDpDaemon, TelemetryServesFanoutCounters) {
   std::string out = slurp(d / "stdout");
   EXPECT_NE(out.find("fanout-dp: stats input:"), std::string::npos) << out;
   EXPECT_NE(out.find("fanout-dp: stats port 0:"), std::string::npos) << out;
+  EXPECT_NE(out.find("fanout-dp: stats policy: policy_too_many_receivers=0"), std::string::npos) << out;
   std::system(("rm -rf '" + runtime + "'").c_str());
 }
 
@@ -690,6 +695,11 @@ TEST(FanoutDpDaemon, BadOptionsExit2NamingTheFlag) {
       {{"--node", "10", "--cluster", cluster, "--duration-s", "-1"}, "--duration-s"},
       {{"--node", "10", "--cluster", cluster, "--duration-s"}, "--duration-s"},
       {{"--node", "10", "--cluster", cluster, "--bogus", "1"}, "--bogus"},
+      {{"--node", "10", "--cluster", cluster, "--max-receivers", "x"}, "--max-receivers"},
+      {{"--node", "10", "--cluster", cluster, "--rate-mbps", "4"}, "--rate-mbps"}, // below 1 byte / us
+      {{"--node", "10", "--cluster", cluster, "--rate-burst-bytes", "-1"}, "--rate-burst-bytes"},
+      {{"--node", "10", "--cluster", cluster, "--auth-key", "00112233"}, "--auth-key"},
+      {{"--node", "10", "--cluster", cluster, "--auth", "maybe"}, "--auth"},
       {{"--node", "10", "--cluster", cluster, "--route", "5-15=0"}, "--route"}, // tree: a range over self
       {{"--node", "10", "--cluster", cluster, "--peer", "0=20"}, "--peer"},     // port mode only
       // Port mode.

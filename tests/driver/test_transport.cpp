@@ -95,6 +95,8 @@ class MemNet {
       cfg.opt = opt;
       cfg.max_packet = node->backend->max_packet_bytes();
       cfg.caps = node->backend->caps();
+      cfg.first_id = 0; // the cluster's ids: 0..n-1 (hostile-input policy)
+      cfg.last_id = (NodeId)(n - 1);
       node->t = std::make_unique<Transport>(cfg, *node->backend, node->sink, node->stats, 1000 * (uint32_t)i);
       for (int b = 0; b < 4; b++) {
         node->bufs.emplace_back(1 << 20);
@@ -365,6 +367,66 @@ TEST(Transport, NicReplicationHandsEachPacketOverOnce) {
     EXPECT_EQ(o.first.to, 0);
     EXPECT_EQ(o.second.set, (std::vector<NodeId>{1, 2, 3, 4, 5}));
   }
+}
+
+// ---- Hostile-input policy ------------------------------------------------------------------------
+
+std::vector<uint8_t> crafted_data(NodeId sender, NodeId origin, uint32_t message_id, const std::vector<NodeId> &ids,
+                                  uint32_t payload_len) {
+  p::ReceiverSet set;
+  for (NodeId id : ids) set.append(id);
+  std::vector<uint8_t> payload(payload_len, 0x5A);
+  p::FanoutHeader h = p::make_header(p::kTypeData, sender, origin, message_id, 0, payload_len);
+  h.flags = p::kFlagLast;
+  std::vector<uint8_t> pkt(p::kMaxPacketBytes);
+  uint32_t len = 0;
+  EXPECT_EQ(p::build_packet(h, set, payload.data(), payload_len, p::default_build_options(), pkt.data(),
+                            (uint32_t)pkt.size(), &len),
+            p::kOk);
+  pkt.resize(len);
+  return pkt;
+}
+
+TEST(Transport, PolicyRefusesCraftedDataByCodeBeforeDeliveryOrRelaying) {
+  TransportOptions o = options(2);
+  o.max_receivers = 3;
+  MemNet net(6, o); // ids 0..5
+  auto in = [&](const std::vector<uint8_t> &b) { net.nodes[0]->t->on_packet(b.data(), (uint32_t)b.size(), net.now); };
+  in(crafted_data(1, 1, 10, {0, 2, 3, 4}, 100)); // 4 > 3 receivers
+  in(crafted_data(1, 1, 11, {0, 2, 7}, 100));    // 7: not in the cluster
+  in(crafted_data(1, 1, 12, {0, 1, 2}, 100));    // its sender
+  in(crafted_data(1, 5, 13, {0, 2, 5}, 100));    // its origin (the copy's parent)
+  Counters &st = net.nodes[0]->stats;
+  EXPECT_EQ(st.policy_too_many_receivers.get(), 1u);
+  EXPECT_EQ(st.policy_unknown_id.get(), 1u);
+  EXPECT_EQ(st.policy_loop.get(), 2u);
+  EXPECT_EQ(st.data_packets_received.get(), 0u);
+  EXPECT_EQ(st.copies_forwarded.get(), 0u);
+  EXPECT_TRUE(net.queue.empty());             // nothing relayed, nothing answered
+  in(crafted_data(1, 1, 14, {0, 2, 3}, 100)); // within the limits: delivered, relayed to 2 and 3 (F = 2)
+  EXPECT_EQ(st.data_packets_received.get(), 1u);
+  EXPECT_EQ(st.copies_forwarded.get(), 2u);
+}
+
+TEST(Transport, RateLimitLosesExactlyTheExcess) {
+  TransportOptions o = options(2);
+  o.rate_mbps = 16;          // 2 bytes per microsecond per sender
+  o.rate_burst_bytes = 1000; // a full bucket at the first packet
+  MemNet net(4, o);
+  Counters &st = net.nodes[0]->stats;
+  auto in = [&](NodeId sender, uint32_t id) {
+    std::vector<uint8_t> b = crafted_data(sender, sender, id, {0}, 300);
+    net.nodes[0]->t->on_packet(b.data(), (uint32_t)b.size(), net.now);
+  };
+  for (uint32_t i = 0; i < 10; i++) in(1, 100 + i); // 3 x 300 bytes fit the 1000-byte bucket
+  EXPECT_EQ(st.data_packets_received.get(), 3u);
+  EXPECT_EQ(st.policy_rate_limited.get(), 7u);
+  in(2, 200); // another sender: its own bucket
+  EXPECT_EQ(st.data_packets_received.get(), 4u);
+  net.now += 250; // 100 left + 500 refilled: two more, not three
+  for (uint32_t i = 0; i < 3; i++) in(1, 300 + i);
+  EXPECT_EQ(st.data_packets_received.get(), 6u);
+  EXPECT_EQ(st.policy_rate_limited.get(), 8u);
 }
 
 } // namespace

@@ -38,6 +38,7 @@
 #include <rte_ring.h>
 
 #include "fanout/dp/engine.hpp"
+#include "fanout/proto/auth.hpp"
 #include "fanout/proto/packet.hpp"
 #include "fuzz_check.hpp"
 #include "fuzz_rx_common.hpp"
@@ -97,6 +98,8 @@ Env &env() {
 
 // Configurations by (mode, F, ports, probes_to_host), built once: at most 14 tree-mode and 8
 // port-mode Engines, holding at most 22 x 32 header mbufs ahead (the header pool has 4,095).
+const uint8_t kAuthKey[16] = {7, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
 const dp::EngineConfig &config(bool port_mode, uint32_t fanout, uint32_t nports, bool probes_to_host) {
   static std::map<uint32_t, dp::EngineConfig> cache;
   if (port_mode) fanout = 4; // unused in port mode: fewer Engines
@@ -126,6 +129,24 @@ const dp::EngineConfig &config(bool port_mode, uint32_t fanout, uint32_t nports,
   c.header_pool = env().hdr_pool;
   c.silent_timeout_us = 1000;
   c.probes_to_host = probes_to_host;
+  // Odd F (tree mode): a non-open hostile-input policy (at most 16 ids, ids 0..kNeighbours-1, and a
+  // tight per-sender rate for F = 3 and 7): refused frames must produce nothing.
+  if (!port_mode && (fanout & 1)) {
+    c.max_receivers = 16;
+    c.first_id = 0;
+    c.last_id = (proto::NodeId)(kNeighbours - 1);
+    if (fanout == 3 || fanout == 7) {
+      c.rate_bytes_per_us = 1;
+      c.rate_burst_bytes = 3000;
+    }
+  }
+  // F = 4 and 5 (tree mode): authentication on, unsigned input accepted: every DATA copy must carry
+  // a trailer that verifies; forged or replayed input produces nothing.
+  if (!port_mode && (fanout == 4 || fanout == 5)) {
+    c.auth = true;
+    c.auth_require = false;
+    std::memcpy(c.auth_key, kAuthKey, sizeof c.auth_key);
+  }
   dp::validate(c);
   return cache.emplace(key, c).first->second;
 }
@@ -185,6 +206,12 @@ uint32_t collect(dp::Engine &e, const Input *in, bool port_mode) {
       FUZZ_CHECK(f != nullptr);
       proto::ParsedPacket pp;
       FUZZ_CHECK(proto::parse_frame(f, len, cfg, pp, &g_out_set) == proto::kOk);
+      if (e.config().auth) { // what the Engine built is signed; what it forwards keeps a valid trailer
+        proto::AuthResult ar;
+        int code = proto::auth_verify_fanout(f + proto::kFanoutOffset, len - proto::kFanoutOffset, pp.auth,
+                                             pp.auth ? pp.auth_offset - proto::kFanoutOffset : 0, kAuthKey, ar);
+        FUZZ_CHECK(code == proto::kAuthOk || (code == proto::kAuthUnsigned && pp.hdr.type != proto::kTypeData));
+      }
       if (pp.hdr.type == proto::kTypeData) {
         FUZZ_CHECK(in != nullptr && in->code == proto::kOk && in->pp.hdr.type == proto::kTypeData);
         FUZZ_CHECK(fanout_fuzz::subset_of(g_out_set, g_in_set));
@@ -245,6 +272,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     std::memset(&in.pp, 0, sizeof in.pp);
     in.code = proto::parse_frame(f, in.len, pcfg, in.pp, &g_in_set);
     uint64_t errors_before = in.code < proto::kErrorCount ? e->stats().parse_errors[in.code] : 0;
+    uint64_t refused_before = e->stats().policy_refused();
+    uint64_t auth_drops_before = e->stats().auth[proto::kAuthBadTag] + e->stats().auth[proto::kAuthReplayed] +
+                                 e->stats().auth[proto::kAuthStale] + e->stats().auth[proto::kAuthUnknownOrigin];
 
     FUZZ_CHECK(rte_ring_enqueue(x.rx[p], make_mbuf(f, in.len, flags & 1, flags >> 3)) == 0);
     now += 10;
@@ -256,6 +286,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     // violation: docs/fuzzing.md, findings).
     static const bool strict = std::getenv("FANOUT_FUZZ_LOOSE_BOUND") == nullptr;
     if (strict) FUZZ_CHECK(out <= bound);
+    uint64_t auth_drops = e->stats().auth[proto::kAuthBadTag] + e->stats().auth[proto::kAuthReplayed] +
+                          e->stats().auth[proto::kAuthStale] + e->stats().auth[proto::kAuthUnknownOrigin];
+    if (auth_drops != auth_drops_before) { // refused by authentication: nothing emitted
+      FUZZ_CHECK(in.code == proto::kOk && in.pp.auth && auth_drops == auth_drops_before + 1);
+      FUZZ_CHECK(out == 0);
+    }
+    if (e->stats().policy_refused() != refused_before) { // refused by the policy: dropped whole
+      FUZZ_CHECK(in.code == proto::kOk && in.pp.hdr.type == proto::kTypeData);
+      FUZZ_CHECK(e->stats().policy_refused() == refused_before + 1);
+      FUZZ_CHECK(out == 0);
+    }
     if (in.code != proto::kOk && in.code != proto::kNotFanout) {
       FUZZ_CHECK(out == 0);
       FUZZ_CHECK(e->stats().parse_errors[in.code] == errors_before + 1);

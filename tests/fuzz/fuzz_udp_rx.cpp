@@ -148,6 +148,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cfg.opt.silent_timeout_us = cfg.opt.failure_timeout_us / 4;
   cfg.opt.linger_us = 2 * cfg.opt.failure_timeout_us;
   cfg.max_packet = kMaxPacket;
+  // Odd F: a non-open hostile-input policy (at most 8 ids, ids 0..200; odd self: a tight per-sender
+  // rate too). Refused packets must produce nothing.
+  if (cfg.opt.fanout & 1) {
+    cfg.opt.max_receivers = 8;
+    cfg.first_id = 0;
+    cfg.last_id = 200;
+    if (cfg.self & 1) {
+      cfg.opt.rate_mbps = 8;
+      cfg.opt.rate_burst_bytes = 3000;
+    }
+  }
 
   RecordingBackend io;
   Sink sink;
@@ -173,7 +184,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint64_t malformed = stats.malformed.get();
     size_t tables_before = tables(t);
 
+    uint64_t refused = stats.policy_too_many_receivers.get() + stats.policy_unknown_id.get() + stats.policy_loop.get() +
+                       stats.policy_rate_limited.get();
     t.on_packet(pkt.data(), (uint32_t)pkt.size(), now);
+    uint64_t refused_now = stats.policy_too_many_receivers.get() + stats.policy_unknown_id.get() +
+                           stats.policy_loop.get() + stats.policy_rate_limited.get();
+    if (refused_now != refused) { // refused by the policy: dropped whole, nothing sent or kept
+      FUZZ_CHECK(refused_now == refused + 1);
+      FUZZ_CHECK(io.sent.size() == before);
+      FUZZ_CHECK(tables(t) == tables_before);
+    }
 
     uint32_t out = (uint32_t)(io.sent.size() - before);
     if (out > g_max_out) g_max_out = out;

@@ -14,6 +14,7 @@
 
 #include "fanout/proto/aggregator.hpp"
 #include "fanout/proto/packet.hpp"
+#include "fanout/proto/policy.hpp"
 #include "fanout/proto/receiver_set.hpp"
 #include "fanout/proto/split.hpp"
 
@@ -46,7 +47,7 @@ bool has_port(const EngineConfig &c, uint16_t port) {
 } // namespace
 
 uint16_t header_pool_data_room() {
-  return (uint16_t)(RTE_PKTMBUF_HEADROOM + kBuildBytes);
+  return (uint16_t)(RTE_PKTMBUF_HEADROOM + kBuildBytes + proto::kAuthTrailerBytes); // + a signed frame's trailer
 }
 
 void validate(const EngineConfig &c) {
@@ -89,12 +90,23 @@ void validate(const EngineConfig &c) {
                            " < headroom + 128 bytes (recommended: " + std::to_string(header_pool_data_room()) + ")");
   if (c.burst == 0 || c.burst > 256) bad("burst", "must be 1..256 (got " + std::to_string(c.burst) + ")");
   if (c.host_queue == 0) bad("host_queue", "must be >= 1");
+  if (c.auth && c.engine_count > 1 && c.auth_counter == nullptr)
+    bad("auth_counter", "one counter shared by the node's Engines is needed when auth is on and engine_count > 1");
+  if (c.first_id > c.last_id)
+    bad("first_id",
+        "must not exceed last_id = " + std::to_string(c.last_id) + " (got " + std::to_string(c.first_id) + ")");
 }
 
 uint64_t Stats::parse_error(const std::string &name) const {
   for (int e = 0; e < proto::kErrorCount; e++)
     if (name == proto::error_name(e)) return parse_errors[e];
   return 0;
+}
+
+uint64_t Stats::policy_refused() const {
+  uint64_t n = 0;
+  for (int c = proto::kPolicyOk + 1; c < proto::kPolicyCodeCount; c++) n += policy_drops[c];
+  return n;
 }
 
 uint64_t Stats::malformed() const {
@@ -145,6 +157,21 @@ struct Engine::Impl {
     }
     pcfg.udp_port = c.udp_port;
     pcfg.verify_udp_checksum = true;
+    policy.max_receivers = c.max_receivers;
+    policy.first_id = c.first_id;
+    policy.last_id = c.last_id;
+    // The open policy checks nothing, not even the loop rule (as hls/replicator's set_policy).
+    policy_on = !(c.max_receivers == 0 && c.first_id == 0 && c.last_id == 0xFFFF);
+    if (c.auth) replay = std::make_unique<proto::ReplayWindow<>>(); // 768 KiB: only with auth
+    if (c.rate_bytes_per_us > 0) {
+      proto::RateConfig rc;
+      rc.bytes_per_tick = c.rate_bytes_per_us;
+      uint64_t burst = c.rate_burst_bytes != 0 ? c.rate_burst_bytes
+                                               : std::max<uint64_t>(64 * 1024, (uint64_t)c.rate_bytes_per_us * 1000);
+      rc.burst_bytes = (uint32_t)std::min<uint64_t>(burst, 0xFFFFFFFFu);
+      rate = std::make_unique<proto::RateLimiter<>>(); // 576 KiB: only when a rate is set
+      rate->configure(rc);
+    }
   }
 
   ~Impl() {
@@ -298,9 +325,17 @@ struct Engine::Impl {
       return;
     }
     if (moved_away(m, ingress)) return;
+    if (replay && ingress != kFromHost && !authentic(f, rte_pktmbuf_pkt_len(m))) {
+      rte_pktmbuf_free(m); // Ownership: refused by authentication: freed, nothing emitted.
+      return;
+    }
     switch (pp.hdr.type) {
     case proto::kTypeData:
       stats.data_in++;
+      if (ingress != kFromHost && !admit()) {
+        rte_pktmbuf_free(m); // Ownership: refused by the policy: freed, nothing emitted.
+        return;
+      }
       handle_data(m, f, ingress);
       return;
     case proto::kTypeAck:
@@ -320,6 +355,62 @@ struct Engine::Impl {
         rte_pktmbuf_free(m);
       return;
     }
+  }
+
+  // The trailer of a frame from a port (auth on): counted by code; false: dropped.
+  bool authentic(const uint8_t *f, uint32_t len) {
+    proto::AuthResult ar;
+    int code = proto::auth_check(f, len, pp, cfg.auth_key, *replay, ar);
+    stats.auth[(size_t)code]++;
+    return proto::auth_accepted(code, cfg.auth_require);
+  }
+
+  // A signed copy (auth on): h (its headers, kFlagAuth set, lengths with the trailer) + a clone of
+  // the payload (indirect mbufs: zero-copy, but a chain of its own, which the shared payload's is
+  // not) + a trailer mbuf. false: allocation failed (h untouched, still the caller's).
+  bool chain_signed(rte_mbuf *h, rte_mbuf *payload, uint32_t payload_len, const uint8_t *trailer_in) {
+    rte_mbuf *t = rte_pktmbuf_alloc(cfg.header_pool);
+    if (t == nullptr) return false;
+    rte_mbuf *pc = nullptr;
+    if (payload != nullptr) {
+      pc = rte_pktmbuf_clone(payload, cfg.header_pool);
+      if (pc == nullptr) {
+        rte_pktmbuf_free(t);
+        return false;
+      }
+    }
+    uint8_t *tr = reinterpret_cast<uint8_t *>(rte_pktmbuf_append(t, proto::kAuthTrailerBytes));
+    if (trailer_in != nullptr) {
+      std::memcpy(tr, trailer_in, proto::kAuthTrailerBytes); // a received trailer, verbatim
+    } else {
+      proto::SipHash24 sh;
+      sh.init(cfg.auth_key);
+      sh.update(rte_pktmbuf_mtod(h, const uint8_t *) + proto::kFanoutOffset, h->data_len - proto::kFanoutOffset);
+      uint32_t left = payload_len;
+      for (rte_mbuf *seg = payload; seg != nullptr && left > 0; seg = seg->next) {
+        uint32_t n = std::min<uint32_t>(left, seg->data_len);
+        sh.update(rte_pktmbuf_mtod(seg, const uint8_t *), n);
+        left -= n;
+      }
+      proto::store_be32(tr + proto::kAuthCounterOff, next_counter());
+      sh.update(tr + proto::kAuthCounterOff, 4);
+      proto::store_be64(tr + proto::kAuthTagOff, sh.finish());
+      stats.auth_signed++;
+    }
+    if (pc != nullptr) rte_pktmbuf_chain(h, pc); // Ownership: the clone and the trailer join h's chain.
+    rte_pktmbuf_chain(h, t);
+    return true;
+  }
+
+  // Hostile-input policy for a DATA frame from a port (pp, set): checks 1-3 (unless the policy is
+  // open), then the sender's token bucket charged the payload bytes (clock: microseconds). false: refused, counted.
+  bool admit() {
+    int c = policy_on ? proto::check_set_policy(policy, set, pp.hdr.sender, pp.hdr.origin) : (int)proto::kPolicyOk;
+    if (c == proto::kPolicyOk && rate && !rate->allow(pp.hdr.sender, pp.payload_len, (uint32_t)now))
+      c = proto::kPolicyRateLimited;
+    if (c == proto::kPolicyOk) return true;
+    stats.policy_drops[c]++;
+    return false;
   }
 
   // ---- DATA: plan (replicator.hpp plan_frame / add_pieces) ---------------------------------------
@@ -353,6 +444,10 @@ struct Engine::Impl {
     const uint32_t hdr_len = pp.payload_offset; // 64 + set length
     const bool hops = hdr.hops_left > 0;
     if (!hops) stats.hops_exhausted++;
+    // A signed input's trailer (verbatim in the local delivery of a relayed frame).
+    uint8_t trailer[proto::kAuthTrailerBytes];
+    const bool signed_in = pp.auth;
+    if (signed_in) std::memcpy(trailer, f + pp.auth_offset, proto::kAuthTrailerBytes);
     uint32_t room = proto::kMaxFrameBytes - proto::kFixedHeadersBytes - payload_len;
     uint32_t max_set_bytes = std::min(room, proto::kMaxSetBytes);
     ncopies = 0;
@@ -426,21 +521,33 @@ struct Engine::Impl {
     // for an empty payload). Every frame chained to it below takes one more reference per
     // segment (chain()); the Engine's own reference is dropped at the end.
 
+    if (host_hdr && signed_in && !chain_signed(host_hdr, payload, payload_len, trailer)) {
+      stats.mbuf_exhausted++; // the frame as received (its trailer too) could not be rebuilt
+      rte_pktmbuf_free(host_hdr);
+      host_hdr = nullptr;
+    } else if (host_hdr && !signed_in) {
+      chain(host_hdr, payload, payload_len);
+    }
     if (host_hdr) {
       if (arms) arm(key, parent, cfg.node, cfg.node, cfg.node, total, tnow);
       stats.local_deliveries++;
-      chain(host_hdr, payload, payload_len);
-      to_host(host_hdr); // Ownership: header mbuf + one payload reference to the host queue.
+      to_host(host_hdr); // Ownership: header mbuf + the payload (reference or clone) to the host queue.
     }
 
     for (uint32_t i = 0; i < ncopies; i++) {
       const CopyPlan &c = copies[i];
       rte_mbuf *h = build_copy(hdr, c, payload_len);
       if (h == nullptr) continue; // counted by build_copy; nothing armed (as the NIC)
+      if (!cfg.auth) {
+        chain(h, payload, payload_len);
+      } else if (!chain_signed(h, payload, payload_len, nullptr)) {
+        stats.mbuf_exhausted++;
+        rte_pktmbuf_free(h); // Ownership: the header mbuf alone: freed, nothing armed.
+        continue;
+      }
       if (arms) arm(key, parent, c.dest, c.first, c.last, total, tnow);
       stats.copies++;
-      chain(h, payload, payload_len);
-      to_port(c.port, h); // Ownership: header mbuf + one payload reference to the TX batch.
+      to_port(c.port, h); // Ownership: header mbuf + the payload (reference or clone) to the TX batch.
     }
     if (payload) rte_pktmbuf_free(payload); // Ownership: the Engine's own reference, dropped.
   }
@@ -530,6 +637,9 @@ struct Engine::Impl {
     proto::FanoutHeader h = in;
     h.hops_left = (uint8_t)(in.hops_left - 1);
     h.origin = cfg.node;
+    // A copy is a new Fanout part: the received AUTH flag goes; this node signs it if auth is on.
+    h.flags = (uint8_t)((in.flags & ~proto::kFlagAuth) | (cfg.auth ? proto::kFlagAuth : 0));
+    const uint32_t tail = cfg.auth ? proto::kAuthTrailerBytes : 0;
     if (!ok) {
       stats.plan_overflow++; // unreachable with pieces from partition_for_packets
       return nullptr;
@@ -548,7 +658,7 @@ struct Engine::Impl {
                   : proto::build_packet_header(h, piece, payload_len, proto::default_build_options(),
                                                out + proto::kFanoutOffset, room - proto::kFanoutOffset, &hl);
     if (err != proto::kOk ||
-        hl - proto::kFanoutHeaderBytes + payload_len > proto::kMaxFrameBytes - proto::kFixedHeadersBytes) {
+        hl - proto::kFanoutHeaderBytes + payload_len + tail > proto::kMaxFrameBytes - proto::kFixedHeadersBytes) {
       if (err == proto::kFrameTooLong && room < proto::kFixedHeadersBytes + proto::kMaxSetBytes)
         stats.header_room++;
       else
@@ -556,7 +666,7 @@ struct Engine::Impl {
       rte_pktmbuf_free(m);
       return nullptr;
     }
-    proto::write_net_headers(net, hl + payload_len, out);
+    proto::write_net_headers(net, hl + payload_len + tail, out);
     rte_pktmbuf_append(m, (uint16_t)(proto::kFanoutOffset + hl));
     return m; // Ownership: a new one-segment mbuf, the caller's.
   }
@@ -565,7 +675,7 @@ struct Engine::Impl {
   void handle_feedback(const uint8_t *f) {
     const proto::FanoutHeader &h = pp.hdr;
     fb.type = h.type;
-    fb.flags = h.flags;
+    fb.flags = (uint8_t)(h.flags & ~proto::kFlagAuth); // what the aggregator emits, this node signs
     fb.origin = h.origin;
     fb.key = proto::MessageKey{h.sender, h.message_id};
     fb.sequence = h.sequence;
@@ -583,11 +693,24 @@ struct Engine::Impl {
         proto::AggOutput o;
         if (agg.on_ack(fb, tnow, o)) dest = o.dest;
       }
-      emit_raw(dest, h, f + proto::kSetOffset);
+      emit_raw(dest, h, f + proto::kSetOffset, raw_body_len());
       return;
     }
     bool out = h.type == proto::kTypeAck ? agg.on_ack(fb, tnow, agg_out[0]) : agg.on_nack(fb, tnow, agg_out[0]);
-    if (out) emit(agg_out[0]);
+    if (!out) return;
+    if (pp.auth && agg_out[0].fb.origin != cfg.node) {
+      // Forwarded (a NACK, a passed-through ACK) and signed: the child's Fanout part with its
+      // trailer verbatim, so it stays signed by its origin (docs/protocol.md section 12).
+      emit_raw(agg_out[0].dest, h, f + proto::kSetOffset, raw_body_len());
+      return;
+    }
+    emit(agg_out[0]);
+  }
+
+  // Bytes after the Fanout header that a verbatim forward carries: the set, and for a signed
+  // frame everything up to the end of its trailer (the tag covers it all).
+  uint32_t raw_body_len() const {
+    return pp.auth ? pp.auth_offset + proto::kAuthTrailerBytes - proto::kSetOffset : pp.hdr.set_len;
   }
 
   // Addresses of a feedback frame to dest; false: not addressable (counted).
@@ -642,11 +765,15 @@ struct Engine::Impl {
     if (!feedback_net(o.dest, o.fb.key, net, &pidx)) return;
     proto::FanoutHeader h =
         proto::make_header(o.fb.type, o.fb.key.sender, o.fb.origin, o.fb.key.message_id, o.fb.sequence, o.fb.length);
-    h.flags = o.fb.flags;
+    h.flags = (uint8_t)(o.fb.flags & ~proto::kFlagAuth);
     uint32_t len = 0;
     if (proto::build_frame(net, h, o.fb.set, static_cast<const uint8_t *>(nullptr), 0, proto::default_build_options(),
                            build, kBuildBytes, &len) != proto::kOk)
-      return; // never expected (ack_agg counts it as build_errors)
+      return;       // never expected (ack_agg counts it as build_errors)
+    if (cfg.auth) { // this node emits it: signed with its counter
+      if (!proto::auth_append(build, len, (uint32_t)sizeof build, cfg.auth_key, next_counter(), &len)) return;
+      stats.auth_signed++;
+    }
     rte_mbuf *m = alloc_frame();
     if (m == nullptr) return;
     if (rte_pktmbuf_tailroom(m) < len) {
@@ -659,14 +786,14 @@ struct Engine::Impl {
   }
 
   // Feedback passed through verbatim: outer headers rebuilt, Fanout header and set body as received.
-  void emit_raw(proto::NodeId dest, const proto::FanoutHeader &h, const uint8_t *body) {
+  void emit_raw(proto::NodeId dest, const proto::FanoutHeader &h, const uint8_t *body, uint32_t body_len) {
     proto::NetHeaders net;
     int pidx = -1;
     if (!feedback_net(dest, proto::MessageKey{h.sender, h.message_id}, net, &pidx)) return;
     proto::ReceiverSet none; // the body rides as build_frame's payload: lengths and checksum right
     uint32_t len = 0;
-    if (proto::build_frame(net, h, none, body, h.set_len, proto::default_build_options(), build, kBuildBytes, &len) !=
-        proto::kOk)
+    if (proto::build_frame(net, h, none, body, body_len, proto::default_build_options(), build, (uint32_t)sizeof build,
+                           &len) != proto::kOk)
       return;
     proto::write_fanout_header(h, build + proto::kFanoutOffset); // the original encoding and set length
     rte_mbuf *m = alloc_frame();
@@ -698,13 +825,17 @@ struct Engine::Impl {
     rte_mbuf *m = alloc_frame();
     if (m == nullptr) return;
     uint32_t len = 0;
-    uint8_t *out = reinterpret_cast<uint8_t *>(rte_pktmbuf_append(m, proto::kFixedHeadersBytes));
+    const uint32_t tail = cfg.auth ? proto::kAuthTrailerBytes : 0;
+    uint8_t *out = reinterpret_cast<uint8_t *>(rte_pktmbuf_append(m, (uint16_t)(proto::kFixedHeadersBytes + tail)));
     if (out == nullptr ||
         proto::build_frame(net, h, none, static_cast<const uint8_t *>(nullptr), 0, proto::default_build_options(), out,
-                           proto::kFixedHeadersBytes, &len) != proto::kOk) {
+                           proto::kFixedHeadersBytes, &len) != proto::kOk ||
+        (cfg.auth &&
+         !proto::auth_append(out, len, proto::kFixedHeadersBytes + tail, cfg.auth_key, next_counter(), &len))) {
       rte_pktmbuf_free(m);
       return;
     }
+    if (cfg.auth) stats.auth_signed++;
     ports[p].hb_seq++;
     stats.port[p].probes_sent++;
     to_port(p, m); // Ownership: the new PROBE frame to the TX batch.
@@ -745,6 +876,14 @@ struct Engine::Impl {
   std::vector<Nbr> nbrs;
   proto::PortTable table;
   proto::ParseConfig pcfg;
+  proto::SetPolicy policy = proto::open_set_policy();
+  bool policy_on = false;                        // rules 1-3 (false: the open policy)
+  std::unique_ptr<proto::RateLimiter<>> rate;    // null: no rate limit
+  std::unique_ptr<proto::ReplayWindow<>> replay; // null: auth off
+  uint32_t own_counter = 0;                      // the signing counter without a shared one
+  uint32_t next_counter() {
+    return cfg.auth_counter ? cfg.auth_counter->fetch_add(1, std::memory_order_relaxed) + 1 : ++own_counter;
+  }
   Stats stats;
   uint64_t now = 0;
   bool started = false;
@@ -763,7 +902,7 @@ struct Engine::Impl {
   uint32_t ncopies = 0;
   proto::Feedback fb;
   std::vector<proto::AggOutput> agg_out;
-  uint8_t build[kBuildBytes];
+  uint8_t build[kBuildBytes + proto::kAuthTrailerBytes + proto::kMaxFrameBytes];
   // Header mbufs for copies, allocated kStash at a time; the next one's data is prefetched, so
   // writing a copy's headers does not wait on a cold cache line (half the cost of a copy).
   static const uint32_t kStash = 32;

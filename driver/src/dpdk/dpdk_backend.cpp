@@ -132,6 +132,19 @@ Status DpdkBackend::open(const ClusterConfig &cluster, NodeId self, const Option
   }
   ec.udp_port = b->udp_port_;
   ec.silent_timeout_us = cluster.transport.silent_timeout_us;
+  // Hostile-input policy: the engine checks DATA from the port (the transport above leaves it).
+  ec.max_receivers = cluster.transport.max_receivers;
+  if (cluster.transport.max_receivers != 0 || cluster.transport.rate_mbps != 0) { // else the open policy
+    ec.first_id = cluster.nodes.front().id;                                       // ascending: the cluster's id range
+    ec.last_id = cluster.nodes.back().id;
+  }
+  ec.rate_bytes_per_us = cluster.transport.rate_mbps / 8;
+  ec.rate_burst_bytes = cluster.transport.rate_burst_bytes;
+  // Authentication: the engine signs what it emits and checks what the port delivers (the transport
+  // above it does not: device.cpp turns its auth off for this backend).
+  ec.auth = cluster.transport.auth != TransportOptions::kAuthOff;
+  ec.auth_require = cluster.transport.auth == TransportOptions::kAuthRequire;
+  std::memcpy(ec.auth_key, cluster.transport.auth_key, sizeof ec.auth_key);
   b->max_packet_ = cluster.transport.mtu - proto::kIpv4HeaderBytes - proto::kUdpHeaderBytes;
 
   int socket = rte_eth_dev_socket_id(o.port);
@@ -306,6 +319,9 @@ uint32_t DpdkBackend::receive(RxPacket *out, uint32_t max) {
   drive();
   if (max > kBatch) max = kBatch;
   rte_mbuf *frames[kBatch];
+  const dp::Stats &es = engine_->stats(); // the progress thread's: mirrored for Device::stats
+  for (int c = 0; c < proto::kPolicyCodeCount; c++) policy_[c].set(es.policy_drops[(size_t)c]);
+  for (int c = 0; c < proto::kAuthCodeCount; c++) auth_[c].set(es.auth[(size_t)c]);
   uint32_t got = engine_->host_receive(frames, max), n = 0;
   for (uint32_t i = 0; i < got; i++) {
     rte_mbuf *m = frames[i];
@@ -332,7 +348,9 @@ uint32_t DpdkBackend::receive(RxPacket *out, uint32_t max) {
       continue;
     }
     out[n].data = data + proto::kFanoutOffset;
-    out[n].len = pk.payload_offset + pk.payload_len - proto::kFanoutOffset;
+    // The Fanout part as received: a signed frame's trailer included (its header says AUTH).
+    out[n].len = (pk.auth ? pk.auth_offset + proto::kAuthTrailerBytes : pk.payload_offset + pk.payload_len) -
+                 proto::kFanoutOffset;
     out[n].at_us = 0;
     held_[held_n_++] = m;
     n++;
@@ -404,6 +422,16 @@ void DpdkBackend::add_stats(DeviceStats &s) const {
   s.send_errors += send_errors_.get();
   s.zero_copy_frames += zero_copy_sends_.get();
   s.not_for_us += not_fanout_.get();
+  s.policy_too_many_receivers += policy_[proto::kPolicyTooManyReceivers].get();
+  s.policy_unknown_id += policy_[proto::kPolicyUnknownId].get();
+  s.policy_loop += policy_[proto::kPolicyLoop].get();
+  s.policy_rate_limited += policy_[proto::kPolicyRateLimited].get();
+  s.auth_ok += auth_[proto::kAuthOk].get();
+  s.auth_unsigned += auth_[proto::kAuthUnsigned].get();
+  s.auth_bad_tag += auth_[proto::kAuthBadTag].get();
+  s.auth_replayed += auth_[proto::kAuthReplayed].get();
+  s.auth_stale += auth_[proto::kAuthStale].get();
+  s.auth_unknown_origin += auth_[proto::kAuthUnknownOrigin].get();
   for (int i = 0; i < kMalformedReasons; i++) {
     s.malformed += malformed_[i].get();
     s.malformed_by_reason[i] += malformed_[i].get();

@@ -110,6 +110,8 @@ class DpdkBackend final : public Backend {
 
   Counter frames_sent_, frames_received_, send_errors_, zero_copy_sends_, not_fanout_;
   Counter malformed_[kMalformedReasons];
+  Counter policy_[proto::kPolicyCodeCount]; // the engine's Stats::policy_drops, by proto::PolicyCode
+  Counter auth_[proto::kAuthCodeCount];     // the engine's Stats::auth, by proto::AuthCode
 };
 
 } // namespace fanout::driver

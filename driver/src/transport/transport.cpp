@@ -40,6 +40,74 @@ Transport::Transport(const Config &cfg, Backend &io, CompletionSink &sink, Count
   fb_ = std::make_unique<proto::Feedback>();
   out_ = std::make_unique<proto::AggOutput>();
   head_.resize(kFanoutHeaderBytes + proto::kMaxSetBytes);
+  policy_.max_receivers = cfg_.opt.max_receivers;
+  policy_.first_id = cfg_.first_id;
+  policy_.last_id = cfg_.last_id;
+  // The open policy checks nothing, not even the loop rule (as hls/replicator's set_policy).
+  policy_on_ = !(policy_.max_receivers == 0 && policy_.first_id == 0 && policy_.last_id == 0xFFFF);
+  if (cfg_.opt.rate_mbps > 0) {
+    proto::RateConfig rc;
+    rc.bytes_per_tick = cfg_.opt.rate_mbps / 8; // bytes per microsecond
+    uint64_t burst = cfg_.opt.rate_burst_bytes != 0 ? cfg_.opt.rate_burst_bytes
+                                                    : std::max<uint64_t>(64 * 1024, (uint64_t)rc.bytes_per_tick * 1000);
+    rc.burst_bytes = (uint32_t)std::min<uint64_t>(burst, 0xFFFFFFFFu);
+    rate_ = std::make_unique<proto::RateLimiter<>>(); // 576 KiB, only with a rate
+    rate_->configure(rc);
+  }
+  if (cfg_.opt.auth != TransportOptions::kAuthOff) {
+    replay_ = std::make_unique<proto::ReplayWindow<>>(); // 768 KiB, only with auth
+    signed_.resize(proto::kMaxPacketBytes + proto::kAuthTrailerBytes);
+  }
+}
+
+// Every datagram this node builds goes out here: signed with this node's next counter when auth is
+// on (the node is the packet's origin: docs/protocol.md section 12). The gather pieces are copied
+// into one buffer with the trailer (the Backend sends two segments at most).
+bool Transport::send_out(NodeId to, const uint8_t *head, uint32_t head_len, const uint8_t *payload,
+                         uint32_t payload_len) {
+  if (!replay_) return io_.send(to, head, head_len, payload, payload_len);
+  uint32_t len = head_len + payload_len, out = 0;
+  if (len > proto::kMaxPacketBytes) return false;
+  std::memcpy(signed_.data(), head, head_len);
+  signed_[proto::kFoFlagsOff] = (uint8_t)(signed_[proto::kFoFlagsOff] & ~proto::kFlagAuth);
+  if (payload_len) std::memcpy(signed_.data() + head_len, payload, payload_len);
+  if (!proto::auth_sign_packet(signed_.data(), len, (uint32_t)signed_.size(), cfg_.opt.auth_key, ++auth_counter_, &out))
+    return false;
+  return io_.send(to, signed_.data(), out, nullptr, 0);
+}
+
+// A received packet's trailer (auth on): counted by code; false: dropped.
+bool Transport::authentic(const uint8_t *pkt, uint32_t len, const proto::PacketView &v) {
+  if (!replay_) return true;
+  proto::AuthResult ar;
+  int code = proto::auth_check_packet(pkt, len, v, cfg_.opt.auth_key, *replay_, ar);
+  switch (code) {
+  case proto::kAuthOk: stats_.auth_ok.add(); break;
+  case proto::kAuthUnsigned: stats_.auth_unsigned.add(); break;
+  case proto::kAuthBadTag: stats_.auth_bad_tag.add(); break;
+  case proto::kAuthReplayed: stats_.auth_replayed.add(); break;
+  case proto::kAuthStale: stats_.auth_stale.add(); break;
+  default: stats_.auth_unknown_origin.add(); break;
+  }
+  return proto::auth_accepted(code, cfg_.opt.auth == TransportOptions::kAuthRequire);
+}
+
+// Hostile-input policy for a received DATA packet (proto/policy.hpp): before delivery or relaying.
+// A node behind a replicating NIC leaves it to the NIC's data path (the dpdk engine checks it).
+bool Transport::admit_data(const proto::PacketView &v) {
+  if (cfg_.caps.nic_replicates) return true;
+  int code =
+      policy_on_ ? proto::check_set_policy(policy_, *rx_set_, v.hdr.sender, v.hdr.origin) : (int)proto::kPolicyOk;
+  if (code == proto::kPolicyOk && rate_ && !rate_->allow(v.hdr.sender, v.payload_len, now32()))
+    code = proto::kPolicyRateLimited;
+  switch (code) {
+  case proto::kPolicyOk: return true;
+  case proto::kPolicyTooManyReceivers: stats_.policy_too_many_receivers.add(); break;
+  case proto::kPolicyUnknownId: stats_.policy_unknown_id.add(); break;
+  case proto::kPolicyLoop: stats_.policy_loop.add(); break;
+  default: stats_.policy_rate_limited.add(); break;
+  }
+  return false;
 }
 
 // active_ and recv_ own their messages (raw pointers while in use, pooled once finished).
@@ -191,7 +259,7 @@ uint32_t Transport::send_packet(SendMsg &m, uint32_t seq, const Plan &plan, uint
     h.set_len = c.set_len;
     proto::write_fanout_header(h, head_.data());
     std::memcpy(head_.data() + kFanoutHeaderBytes, plan.bodies.data() + c.body_offset, c.set_len);
-    if (io_.send(c.to, head_.data(), kFanoutHeaderBytes + c.set_len, plen ? m.data + offset : nullptr, plen)) sent++;
+    if (send_out(c.to, head_.data(), kFanoutHeaderBytes + c.set_len, plen ? m.data + offset : nullptr, plen)) sent++;
   }
   return sent;
 }
@@ -444,8 +512,11 @@ void Transport::on_packet(const uint8_t *pkt, uint32_t len, uint64_t now_us) {
     stats_.malformed_by_reason[rc < kMalformedReasons ? rc : 0].add();
     return;
   }
+  if (!authentic(pkt, len, v)) return;
   switch (v.hdr.type) {
-  case proto::kTypeData: on_data(v, pkt); break;
+  case proto::kTypeData:
+    if (admit_data(v)) on_data(v, pkt);
+    break;
   case proto::kTypeAck:
   case proto::kTypeNack: on_feedback(v, pkt, len); break;
   default: // PROBE: answered, one reply per probe (never more)
@@ -455,7 +526,7 @@ void Transport::on_packet(const uint8_t *pkt, uint32_t len, uint64_t now_us) {
       proto::FanoutHeader h = proto::make_header(proto::kTypeProbe, cfg_.self, cfg_.self, 0, v.hdr.sequence, 0);
       h.flags = proto::kFlagReply;
       proto::write_fanout_header(h, head_.data());
-      io_.send(v.hdr.origin, head_.data(), kFanoutHeaderBytes, nullptr, 0);
+      send_out(v.hdr.origin, head_.data(), kFanoutHeaderBytes, nullptr, 0);
     }
     break;
   }
@@ -500,6 +571,7 @@ bool Transport::relay(const proto::PacketView &v, const uint8_t *pkt, bool local
   proto::FanoutHeader h = v.hdr;
   h.hops_left = (uint8_t)(h.hops_left - 1);
   h.origin = cfg_.self;
+  h.flags = (uint8_t)(h.flags & ~proto::kFlagAuth); // a copy is a new Fanout part: signed (or not) by this node
   // A copy's set may use the packet's whole room on the medium: a chunk can encode longer than
   // the set that came in (this node removed from inside a range, a bitmap cut), and a budget of
   // the input's set bytes cut such a chunk into pieces, more than F + 1 sends for one packet
@@ -516,7 +588,7 @@ bool Transport::relay(const proto::PacketView &v, const uint8_t *pkt, bool local
     if (proto::set_cost(*set_b_).best_bytes() <= budget) {
       if (proto::build_packet_header(h, *set_b_, v.payload_len, opt, head_.data(), (uint32_t)head_.size(), &hl) ==
           proto::kOk) {
-        io_.send(chunks[c].head, head_.data(), hl, payload, v.payload_len);
+        send_out(chunks[c].head, head_.data(), hl, payload, v.payload_len);
         stats_.copies_forwarded.add();
       }
       continue;
@@ -529,7 +601,7 @@ bool Transport::relay(const proto::PacketView &v, const uint8_t *pkt, bool local
       if (!proto::intersect_range(*set_b_, pieces_[p].first, pieces_[p].last, piece)) continue;
       if (proto::build_packet_header(h, piece, v.payload_len, opt, head_.data(), (uint32_t)head_.size(), &hl) ==
           proto::kOk) {
-        io_.send(chunks[c].head, head_.data(), hl, payload, v.payload_len);
+        send_out(chunks[c].head, head_.data(), hl, payload, v.payload_len);
         stats_.copies_forwarded.add();
       }
     }
@@ -812,7 +884,7 @@ void Transport::on_feedback(const proto::PacketView &v, const uint8_t *pkt, uint
   // A relay on the way back: merge or forward with the aggregator.
   proto::Feedback &fb = *fb_;
   fb.type = h.type;
-  fb.flags = h.flags;
+  fb.flags = (uint8_t)(h.flags & ~proto::kFlagAuth); // what the aggregator emits, this node signs
   fb.origin = h.origin;
   fb.key = proto::MessageKey{h.sender, h.message_id};
   fb.sequence = h.sequence;
@@ -824,7 +896,15 @@ void Transport::on_feedback(const proto::PacketView &v, const uint8_t *pkt, uint
     return;
   }
   bool out = h.type == proto::kTypeAck ? agg_->on_ack(fb, now32(), *out_) : agg_->on_nack(fb, now32(), *out_);
-  if (out) send_agg_output(*out_);
+  if (!out) return;
+  if (replay_ && out_->fb.origin != cfg_.self && out_->dest != cfg_.self) {
+    // Forwarded (a NACK, a passed-through ACK): the child's Fanout part with its trailer verbatim,
+    // so it stays signed by its origin (docs/protocol.md section 12).
+    if (io_.send(out_->dest, pkt, len, nullptr, 0))
+      (h.type == proto::kTypeAck ? stats_.acks_sent : stats_.nacks_sent).add();
+    return;
+  }
+  send_agg_output(*out_);
 }
 
 void Transport::send_agg_output(const proto::AggOutput &out) {
@@ -843,7 +923,7 @@ void Transport::send_feedback(NodeId to, const proto::Feedback &fb) {
   if (proto::build_packet_header(h, fb.set, 0, proto::default_build_options(), head_.data(), (uint32_t)head_.size(),
                                  &hl) != proto::kOk)
     return;
-  io_.send(to, head_.data(), hl, nullptr, 0);
+  send_out(to, head_.data(), hl, nullptr, 0);
   (fb.type == proto::kTypeAck ? stats_.acks_sent : stats_.nacks_sent).add();
 }
 

@@ -20,6 +20,8 @@
 #include "../backend.hpp"
 #include "../counters.hpp"
 #include "fanout/driver/device.hpp"
+#include "fanout/proto/auth.hpp"
+#include "fanout/proto/policy.hpp"
 #include "fanout/proto/proto.hpp"
 
 #include <cstdint>
@@ -33,8 +35,10 @@ namespace fanout::driver::transport {
 struct Config {
   NodeId self = 0;
   TransportOptions opt;    // with the derived defaults filled in (cluster.cpp)
-  uint32_t max_packet = 0; // bytes from the Fanout header: min(mtu - 28, backend's limit)
+  uint32_t max_packet = 0; // bytes from the Fanout header: min(mtu - 28, backend's limit), less the
+                           // 12-byte auth trailer when opt.auth is not off (device.cpp)
   BackendCaps caps;
+  NodeId first_id = 0, last_id = 0xFFFF; // the cluster's ids (hostile-input policy: unknown ids)
 };
 
 // A validated send: receivers ascending, unique, known, not this node; length within the limits.
@@ -230,6 +234,10 @@ class Transport {
   void send_agg_output(const proto::AggOutput &out);
   void expire_aggregator();
   void sync_agg_stats();
+  // Hostile-input policy and authentication of received packets; signing of sent ones.
+  bool admit_data(const proto::PacketView &v);
+  bool authentic(const uint8_t *pkt, uint32_t len, const proto::PacketView &v);
+  bool send_out(NodeId to, const uint8_t *head, uint32_t head_len, const uint8_t *payload, uint32_t payload_len);
   void arm_timer(uint64_t at) {
     if (at < next_deadline_) next_deadline_ = at;
   }
@@ -272,6 +280,14 @@ class Transport {
   std::unique_ptr<proto::AggOutput> out_;
   Plan scratch_plan_;
   std::vector<uint8_t> head_; // header + set of the datagram being built
+
+  // policy (null rate_: no rate limit) and authentication (null replay_: auth off)
+  proto::SetPolicy policy_ = proto::open_set_policy();
+  bool policy_on_ = false; // rules 1-3 (false: the open policy, nothing checked)
+  std::unique_ptr<proto::RateLimiter<>> rate_;
+  std::unique_ptr<proto::ReplayWindow<>> replay_;
+  uint32_t auth_counter_ = 0;   // the last counter this node signed with
+  std::vector<uint8_t> signed_; // header + set + payload + trailer of a signed datagram
 };
 
 } // namespace fanout::driver::transport

@@ -265,6 +265,34 @@ int main(int argc, char **argv) {
   ec.heartbeat_us = opt.heartbeat_us;
   ec.silent_timeout_us = opt.has_silent_timeout ? opt.silent_timeout_us : cluster.transport.silent_timeout_us;
   ec.probes_to_host = false; // no local application to show them to
+  // Hostile-input policy for DATA from the ports: the flags, else the cluster file's transport fields.
+  // With neither a receiver limit nor a rate: the open policy (nothing checked, as the NIC's reset
+  // values); with either: every rule, the cluster file's ids as the id range.
+  ec.max_receivers = opt.has_max_receivers ? opt.max_receivers : cluster.transport.max_receivers;
+  uint32_t rate_mbps = opt.has_rate ? opt.rate_mbps : cluster.transport.rate_mbps;
+  if (ec.max_receivers != 0 || rate_mbps != 0) {
+    ec.first_id = cluster.nodes.front().id; // ascending
+    ec.last_id = cluster.nodes.back().id;
+  }
+  ec.rate_bytes_per_us = rate_mbps / 8;
+  // Authentication: --auth-key / --auth, else the cluster file's transport.auth_key / auth. One
+  // signing counter for the node, shared by its engines.
+  using fanout::driver::TransportOptions;
+  if (opt.has_auth_key) {
+    ec.auth = true;
+    ec.auth_require = opt.has_auth ? opt.auth_require : true;
+    std::memcpy(ec.auth_key, opt.auth_key, sizeof ec.auth_key);
+  } else if (opt.has_auth) {
+    rte_eal_cleanup();
+    return fail(2, "fanout-dp: --auth: needs --auth-key (a group key of 32 hex digits)");
+  } else if (cluster.transport.auth != TransportOptions::kAuthOff) {
+    ec.auth = true;
+    ec.auth_require = cluster.transport.auth == TransportOptions::kAuthRequire;
+    std::memcpy(ec.auth_key, cluster.transport.auth_key, sizeof ec.auth_key);
+  }
+  static std::atomic<uint32_t> auth_counter{0};
+  ec.auth_counter = &auth_counter;
+  ec.rate_burst_bytes = opt.has_rate_burst ? opt.rate_burst_bytes : cluster.transport.rate_burst_bytes;
   bool first = true;
   for (const fanout::driver::NodeAddress &n : cluster.nodes) {
     uint32_t ip = 0;

@@ -49,7 +49,8 @@ std::vector<std::string> split(const std::string &s, char sep) {
 const char *usage() {
   return "usage: fanout-dp [EAL args] -- --node N --cluster FILE [--mode tree|port] [--fanout F] [--ports 0,1]\n"
          "                 [--route ID[-ID]=PORT,...] [--peer PORT=ID,...] [--heartbeat-us N]\n"
-         "                 [--silent-timeout-us N] [--stats-interval-s S] [--duration-s S]\n"
+         "                 [--silent-timeout-us N] [--max-receivers N] [--rate-mbps R] [--rate-burst-bytes B]\n"
+         "                 [--auth-key HEX32] [--auth require|accept] [--stats-interval-s S] [--duration-s S]\n"
          "       tree mode: --route ID=PORT: next hop ID through PORT (others: the first port)\n"
          "       port mode: --route (required): every node id behind each port; --peer: the Fanout node\n"
          "                  at the other end of a port (default: the port's only routed id)\n";
@@ -67,16 +68,11 @@ bool parse_options(const std::vector<std::string> &args, Options *o, std::string
       flag = flag.substr(0, eq);
       inline_value = true;
     }
-    static const char *known[] = {"--node",
-                                  "--cluster",
-                                  "--mode",
-                                  "--fanout",
-                                  "--ports",
-                                  "--route",
-                                  "--peer",
-                                  "--heartbeat-us",
-                                  "--silent-timeout-us",
-                                  "--stats-interval-s",
+    static const char *known[] = {"--node",          "--cluster",      "--mode",
+                                  "--fanout",        "--ports",        "--route",
+                                  "--peer",          "--heartbeat-us", "--silent-timeout-us",
+                                  "--max-receivers", "--rate-mbps",    "--rate-burst-bytes",
+                                  "--auth-key",      "--auth",         "--stats-interval-s",
                                   "--duration-s"};
     bool ok = false;
     for (const char *k : known) ok = ok || flag == k;
@@ -197,6 +193,42 @@ bool parse_options(const std::vector<std::string> &args, Options *o, std::string
       }
       o->has_silent_timeout = true;
       o->silent_timeout_us = (uint32_t)v;
+    } else if (flag == "--max-receivers") {
+      if (!to_u64(value, 65536, &v)) {
+        *error = fail(flag, "receiver ids per DATA packet 0..65536 (0: no limit)", value);
+        return false;
+      }
+      o->has_max_receivers = true;
+      o->max_receivers = (uint32_t)v;
+    } else if (flag == "--rate-mbps") {
+      if (!to_u64(value, 8000000, &v) || (v != 0 && v < 8)) {
+        *error = fail(flag, "Mbit/s per sender, 0 (no limit) or 8..8000000 (in steps of 8)", value);
+        return false;
+      }
+      o->has_rate = true;
+      o->rate_mbps = (uint32_t)v;
+    } else if (flag == "--rate-burst-bytes") {
+      if (!to_u64(value, 1u << 30, &v)) {
+        *error = fail(flag, "bytes 0..1073741824 (0: max(64 KiB, 1 ms at the rate))", value);
+        return false;
+      }
+      o->has_rate_burst = true;
+      o->rate_burst_bytes = (uint32_t)v;
+    } else if (flag == "--auth-key") {
+      if (value.size() != 32 || value.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+        *error = fail(flag, "a group key of 32 hex digits (16 bytes)", value);
+        return false;
+      }
+      for (int k = 0; k < 16; k++)
+        o->auth_key[k] = (uint8_t)std::strtoul(value.substr(2 * (size_t)k, 2).c_str(), nullptr, 16);
+      o->has_auth_key = true;
+    } else if (flag == "--auth") {
+      if (value != "require" && value != "accept") {
+        *error = fail(flag, "require or accept", value);
+        return false;
+      }
+      o->has_auth = true;
+      o->auth_require = value == "require";
     } else if (flag == "--stats-interval-s") {
       if (!to_seconds(value, &o->stats_interval_s)) {
         *error = fail(flag, "seconds > 0", value);

@@ -28,8 +28,19 @@ struct Options {
   uint32_t heartbeat_us = 0;
   bool has_silent_timeout = false;
   uint32_t silent_timeout_us = 0; // default: the cluster file's transport.silent_timeout_us
-  double stats_interval_s = 0;    // 0: no periodic line
-  double duration_s = 0;          // 0: until SIGINT/SIGTERM
+  // Hostile-input policy (0: no limit; not given: the cluster file's transport.max_receivers,
+  // rate_mbps, rate_burst_bytes, which default to no limit).
+  bool has_max_receivers = false, has_rate = false, has_rate_burst = false;
+  uint32_t max_receivers = 0;
+  uint32_t rate_mbps = 0;
+  uint32_t rate_burst_bytes = 0;
+  // Authentication (--auth-key HEX, --auth require|accept); not given: the cluster file's
+  // transport.auth_key / transport.auth.
+  bool has_auth_key = false, has_auth = false;
+  uint8_t auth_key[16] = {};
+  bool auth_require = true;
+  double stats_interval_s = 0; // 0: no periodic line
+  double duration_s = 0;       // 0: until SIGINT/SIGTERM
 };
 
 // argv: the words after `--` (not the program name). On error returns false and sets *error to

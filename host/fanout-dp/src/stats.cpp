@@ -72,6 +72,15 @@ std::vector<Counter> counters(const Stats &s) {
   FANOUT_DP_COUNTERS(X)
 #undef X
   out.insert(out.begin() + 5, Counter{"input", "malformed", s.malformed()}); // after not_fanout
+  // Hostile-input policy refusals, by proto::PolicyCode (policy_ + proto::policy_code_name).
+  static const char *const kPolicyNames[proto::kPolicyCodeCount] = {
+      "policy_ok", "policy_too_many_receivers", "policy_unknown_id", "policy_loop", "policy_rate_limited"};
+  for (int c = proto::kPolicyOk + 1; c < proto::kPolicyCodeCount; c++)
+    out.push_back(Counter{"policy", kPolicyNames[c], s.policy_drops[(size_t)c]});
+  // Authentication: received frames by proto::AuthCode (proto::auth_code_name), frames signed.
+  for (int c = proto::kAuthOk; c < proto::kAuthCodeCount; c++)
+    out.push_back(Counter{"auth", proto::auth_code_name(c), s.auth[(size_t)c]});
+  out.push_back(Counter{"auth", "auth_signed", s.auth_signed});
 #define X(f) out.push_back(Counter{"aggregator", "agg_" #f, (uint64_t)s.aggregator.f});
   FANOUT_DP_AGG_COUNTERS(X)
 #undef X
@@ -102,6 +111,9 @@ void add(Stats *sum, const Stats &x) {
   FANOUT_DP_AGG_COUNTERS(X)
 #undef X
   for (size_t i = 0; i < sum->parse_errors.size(); i++) sum->parse_errors[i] += x.parse_errors[i];
+  for (size_t i = 0; i < sum->policy_drops.size(); i++) sum->policy_drops[i] += x.policy_drops[i];
+  for (size_t i = 0; i < sum->auth.size(); i++) sum->auth[i] += x.auth[i];
+  sum->auth_signed += x.auth_signed;
   for (size_t i = 0; i < sum->port.size(); i++) {
 #define X(f) sum->port[i].f += x.port[i].f;
     FANOUT_DP_PORT_COUNTERS(X)

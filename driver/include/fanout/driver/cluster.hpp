@@ -34,7 +34,25 @@ struct TransportOptions {
   uint32_t linger_us = 0; // receiver: completed messages remembered for duplicates (0: 2 x failure_timeout)
   uint64_t max_message_bytes = 0xFFFFFFFFull; // 1..2^32 - 1 (the protocol's length field)
   uint32_t socket_buffer_bytes = 4u << 20;    // udp: SO_SNDBUF / SO_RCVBUF asked for (the kernel may cap it)
+  // Hostile-input policy for received DATA (proto/policy.hpp; the udp transport, the dpdk engine).
+  uint32_t max_receivers = 0;    // receiver ids per DATA packet (0: no limit)
+  uint32_t rate_mbps = 0;        // per-sender payload rate, Mbit/s, 8 Mbit/s steps (0: no limit)
+  uint32_t rate_burst_bytes = 0; // the per-sender bucket (0: max(64 KiB, 1 ms at rate_mbps))
+  // Per-packet authentication (proto/auth.hpp): a group key (auth_key: 32 hex digits) and the mode.
+  enum AuthMode : uint8_t { kAuthOff = 0, kAuthAccept = 1, kAuthRequire = 2 };
+  bool has_auth_key = false;
+  uint8_t auth_key[16] = {};
+  AuthMode auth = kAuthOff;   // require: sign, drop unsigned; accept: sign, accept unsigned; off: neither
+  bool auth_explicit = false; // `auth` given (otherwise a key alone means require)
 };
+
+// Set one transport option by name from its text ("fanout", "max_receivers", "auth_key", ...): the
+// cluster file's transport fields, also accepted as device URI parameters. False and *error set if
+// the name is unknown (*known_name false) or the value is bad.
+bool set_transport_option(TransportOptions &t, const std::string &name, const std::string &value, bool *known_name,
+                          std::string *error);
+// Checks between auth and auth_key (auth require/accept need a key; a key alone means require).
+bool finish_auth_options(TransportOptions &t, std::string *error);
 
 struct NodeAddress {
   NodeId id = 0;

@@ -56,7 +56,19 @@ namespace fanout::driver {
   X(socket_drops, "datagrams the kernel dropped before this node read them (receive buffer full; udp: SO_RXQ_OVFL)")   \
   X(unroutable, "packets for a node id without an address (dropped)")                                                  \
   X(malformed, "datagrams dropped as malformed (by reason in malformed_by_reason)")                                    \
-  X(not_for_us, "valid PROBE packets or feedback for messages of other senders (dropped)")
+  X(not_for_us, "valid PROBE packets or feedback for messages of other senders (dropped)")                             \
+  /* hostile-input policy (proto/policy.hpp): DATA refused before delivery or relaying, by code */                     \
+  X(policy_too_many_receivers, "DATA packets refused: more receivers than transport.max_receivers")                    \
+  X(policy_unknown_id, "DATA packets refused: a receiver id outside the cluster's id range")                           \
+  X(policy_loop, "DATA packets refused: the set names the packet's sender or origin")                                  \
+  X(policy_rate_limited, "DATA packets refused: the sender's rate limit (transport.rate_mbps) exceeded")               \
+  /* authentication (proto/auth.hpp): every received packet, by proto::AuthCode, when auth is not off */               \
+  X(auth_ok, "packets whose tag and counter verified")                                                                 \
+  X(auth_unsigned, "packets without a trailer (dropped when auth: require)")                                           \
+  X(auth_bad_tag, "packets dropped: the tag does not verify (forged, corrupted, another key)")                         \
+  X(auth_replayed, "packets dropped: counter already seen from their origin")                                          \
+  X(auth_stale, "packets dropped: counter 0 or 64 or more below the origin's highest")                                 \
+  X(auth_unknown_origin, "packets dropped: origin outside the replay window")
 
 // Reasons are proto::ParseError codes (proto::error_name gives their names).
 inline constexpr int kMalformedReasons = 32;

@@ -17,6 +17,7 @@
 #define FANOUT_DP_ENGINE_HPP
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -27,6 +28,8 @@
 #include <rte_mempool.h>
 
 #include "fanout/proto/aggregator.hpp"
+#include "fanout/proto/auth.hpp"
+#include "fanout/proto/policy.hpp"
 #include "fanout/proto/wire.hpp"
 
 namespace fanout {
@@ -76,6 +79,26 @@ struct EngineConfig {
   // whatever queue RSS put each frame on. engine_count 1: no inboxes.
   uint16_t engine_index = 0, engine_count = 1;
   struct rte_ring *const *inboxes = nullptr; // engine_count rings, indexed by engine
+  // Hostile-input policy (proto/policy.hpp, docs/protocol.md section 8.1) for DATA received from a
+  // port (not host_send): checked after the parse, before local delivery or any copy. A refused
+  // frame is dropped whole and counted in Stats::policy_drops by proto::PolicyCode. Defaults: no
+  // limit (max_receivers 0, every id known, rate 0).
+  uint32_t max_receivers = 0; // ids per DATA packet; 0: no limit
+  proto::NodeId first_id = 0; // the cluster's ids: [first_id, last_id]
+  proto::NodeId last_id = 0xFFFF;
+  uint32_t rate_bytes_per_us = 0; // per-sender token bucket refill (payload bytes / us); 0: off
+  uint32_t rate_burst_bytes = 0;  // bucket size; 0: max(64 KiB, 1 ms at the rate)
+  // Per-packet authentication (proto/auth.hpp, docs/protocol.md section 12). auth: every frame the
+  // Engine builds (DATA copies, feedback it creates, PROBEs) is signed with this node's counter and
+  // every frame received from a port is checked against a ReplayWindow (768 KiB), counted in
+  // Stats::auth by proto::AuthCode; only kAuthOk (and kAuthUnsigned unless auth_require) goes on.
+  // Forwarded / passed-through feedback keeps its trailer. Frames from host_send are not checked.
+  bool auth = false;
+  bool auth_require = true;
+  uint8_t auth_key[16] = {};
+  // The node's signing counter, shared by its Engines (one counter per node and key); null: the
+  // Engine's own (engine_count 1 only). Holds the last counter used (start: 0).
+  std::atomic<uint32_t> *auth_counter = nullptr;
 };
 
 // Throws std::invalid_argument("EngineConfig.<field>: <problem>").
@@ -110,6 +133,13 @@ struct Stats {
   uint64_t hops_exhausted = 0;    // DATA with hops_left == 0 (no copies)
   uint64_t port_down_copies = 0;  // copies for a port marked down: dropped, not armed
   uint64_t plan_overflow = 0;     // pieces past the per-frame copy limit (1024)
+  // Hostile-input policy: DATA frames refused, by proto::PolicyCode (names: proto::policy_code_name;
+  // index kPolicyOk unused). Dropped whole: no delivery, no copy, no arming.
+  std::array<uint64_t, proto::kPolicyCodeCount> policy_drops{};
+  // Authentication (EngineConfig::auth): frames received from ports by proto::AuthCode (names:
+  // proto::auth_code_name); all but kAuthOk (and kAuthUnsigned when not required) dropped.
+  std::array<uint64_t, proto::kAuthCodeCount> auth{};
+  uint64_t auth_signed = 0; // frames this Engine signed
   // Aggregation (frames built from proto::AckAggregator outputs).
   uint64_t acks_merged = 0;          // ACKs absorbed by the aggregator
   uint64_t acks_forwarded = 0;       // ACK frames sent upstream (aggregated or passed through)
@@ -128,6 +158,7 @@ struct Stats {
 
   uint64_t parse_error(const std::string &name) const; // by proto::error_name; 0 if unknown
   uint64_t malformed() const;                          // sum of parse_errors except kOk/kNotFanout
+  uint64_t policy_refused() const;                     // sum of policy_drops
 };
 
 class Engine {
@@ -177,7 +208,7 @@ class Engine {
 int configure_port(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq, uint16_t nb_desc, rte_mempool *rx_pool);
 
 // Data room a header_pool mbuf needs so that no copy is ever dropped for header_room:
-// RTE_PKTMBUF_HEADROOM + 64 fixed header bytes + the largest set (1024 bytes).
+// RTE_PKTMBUF_HEADROOM + 64 fixed header bytes + the largest set (1024 bytes) + an auth trailer.+ an auth trailer.
 uint16_t header_pool_data_room();
 
 } // namespace dp
