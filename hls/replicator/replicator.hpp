@@ -89,7 +89,8 @@
 // arm word or host frame): set_policy's rules 1-3 (too many receivers, an id outside
 // [first_id, last_id], a set naming the packet's sender or origin) with proto::check_set_policy,
 // then set_rate's per-sender token bucket (proto::RateLimiter, charged with the payload bytes,
-// time = clock_, kernel clocks since reset). A refused frame is dropped whole (finish_frame) and
+// time = clock_ / kReplRateTickClocks: one tick per 64 kernel clocks, so a rate is set in steps
+// of 37.5 Mb/s at 300 MHz, not 2.4 Gb/s). A refused frame is dropped whole (finish_frame) and
 // counted by code (kCntPolicy*). Retransmissions are checked like any DATA frame.
 //  * The open policy (proto::open_set_policy(), the default and the top's reset values) checks
 //    nothing, not even the loop rule: an unconfigured kernel replicates as before.
@@ -163,6 +164,11 @@ static const uint32_t kReplMaxCopies = 1024;
 static const uint32_t kReplMaxGoneHeads = 8;
 // Gone children armed per frame (kReplMaxGoneHeads per chunk, at most kMaxTreeFanout chunks).
 static const uint32_t kReplMaxGone = 64;
+
+// The rate limiter's tick: 64 kernel clocks (rates in bytes per tick: steps of 64 B / 64 clocks =
+// 37.5 Mb/s at 300 MHz).
+static const uint32_t kReplRateTickShift = 6;
+static const uint32_t kReplRateTickClocks = 1u << kReplRateTickShift;
 
 // Operating mode (s_axilite register `mode`).
 static const uint8_t kReplModeTree = 0;
@@ -590,7 +596,7 @@ template <uint32_t P> class Replicator {
       if (from_host && code == proto::kPolicyLoop) code = proto::kPolicyOk; // rule 3 is last
       if (code != proto::kPolicyOk) return code;
     }
-    if (!rate_.allow(m.hdr.sender, m.payload_len, clock_)) return proto::kPolicyRateLimited;
+    if (!rate_.allow(m.hdr.sender, m.payload_len, clock_ >> kReplRateTickShift)) return proto::kPolicyRateLimited;
     return proto::kPolicyOk;
   }
 

@@ -21,7 +21,7 @@
 //    their offsets do not move): policy_max_receivers (0: no limit), policy_first_id,
 //    policy_last_id (the cluster's ids; a last id of 0, the reset value, means 0xFFFF, so the
 //    all-zero reset state is the open policy, which checks nothing), rate_bytes_per_tick (per
-//    kernel clock and sender; 0, the reset value: no limit), rate_burst_bytes (bucket size).
+//    64 kernel clocks, kReplRateTickClocks, and sender; 0, the reset value: no limit), rate_burst_bytes (bucket size).
 //
 // C++14, synthesizable subset.
 #include <stdint.h>

@@ -839,8 +839,9 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
 proto::RateConfig rate_config(const Scenario &s) {
   proto::RateConfig c = {0, 0};
   if (s.rate_mbps <= 0) return c;
-  double per_clock = s.rate_mbps / (8.0 * s.kernel_mhz);
-  c.bytes_per_tick = (uint32_t)std::max(1.0, std::round(per_clock));
+  // Bytes per replicator rate tick (hw::kReplRateTickClocks kernel clocks).
+  double per_tick = s.rate_mbps / (8.0 * s.kernel_mhz) * hw::kReplRateTickClocks;
+  c.bytes_per_tick = (uint32_t)std::max(1.0, std::round(per_tick));
   c.burst_bytes = 2 * proto::kMaxFrameBytes;
   return c;
 }

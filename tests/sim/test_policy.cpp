@@ -148,8 +148,8 @@ TEST(SimPolicy, HostileFramesRefusedAtTheFirstNic) {
   EXPECT_EQ(on_wire[0].second, 1u); // {3}
 }
 
-// (c) A sender's rate limit: 2 x 32 KiB to 3 receivers at line rate. Under 1,000 Mb/s (1 byte per
-// kernel clock: 2.4 Gb/s) its NIC lets two jumbo frames' burst through and refuses most of the
+// (c) A sender's rate limit: 2 x 32 KiB to 3 receivers at line rate. Under 1,000 Mb/s (27 bytes
+// per 64 kernel clocks) its NIC lets two jumbo frames' burst through and refuses most of the
 // rest; every drop is a rate drop.
 TEST(SimPolicy, SenderOverItsRateLosesPacketsCounted) {
   FANOUT_SIM_OWN_WORLD();
@@ -161,7 +161,7 @@ TEST(SimPolicy, SenderOverItsRateLosesPacketsCounted) {
                          {"rate-mbps", "1000"},
                          {"duration-us", "40"}});
   proto::RateConfig rc = rate_config(s);
-  EXPECT_EQ(rc.bytes_per_tick, 1u);
+  EXPECT_EQ(rc.bytes_per_tick, 27u); // per 64 kernel clocks: 1,012.5 Mb/s at 300 MHz
   EXPECT_EQ(rc.burst_bytes, 2 * proto::kMaxFrameBytes);
   RunResult r = run_cluster(s);
   EXPECT_EQ(r.messages_sent, 2u);

@@ -1116,8 +1116,8 @@ TEST(Replicator, GoldenTreeAndPortModeUnderAPolicy) {
 
 TEST(Replicator, RateLimitDropsExactlyTheFramesBeyondTheBucket) {
   // Sender 3 floods 10 frames of 4,000 bytes, sender 5 sends 3, both with a bucket of 3 frames
-  // and a refill of 1 byte per clock: the whole run (about 1,000 clocks) refills less than one
-  // frame, so sender 3 loses exactly its last 7 frames and sender 5 loses none.
+  // and a refill of 1 byte per tick (64 clocks): the whole run (about 1,000 clocks) refills less
+  // than one frame, so sender 3 loses exactly its last 7 frames and sender 5 loses none.
   const uint32_t kPayload = 4000;
   Config c;
   c.fanout = 2;
@@ -1147,12 +1147,12 @@ TEST(Replicator, RateLimitDropsExactlyTheFramesBeyondTheBucket) {
   Expected e = golden<2>(c, in);
   expect_outputs(r, e);
 
-  // The bucket refills with time: after 2 * kPayload idle clocks sender 3 sends 2 frames more.
+  // The bucket refills with time: after 2 * kPayload idle ticks sender 3 sends 2 frames more.
   hls::stream<ParsedMeta> im, fm;
   hls::stream<axis_word> inf, oh, of;
   hls::stream<axis_word> op[2];
   hls::stream<ArmWord> oa;
-  for (uint32_t i = 0; i < 2 * kPayload + 200; i++) r.k->step(im, inf, op, oh, oa, fm, of);
+  for (uint32_t i = 0; i < (2 * kPayload + 200) * hw::kReplRateTickClocks; i++) r.k->step(im, inf, op, oh, oa, fm, of);
   KernelRun<2> more;
   more.k = std::move(r.k); // same kernel, buckets and clock
   for (int i = 0; i < 3; i++) {
