@@ -354,6 +354,40 @@ TEST(Transport, SilentReceiverFailsAfterTheFailureTimeout) {
   EXPECT_TRUE(delivered_everywhere(net, m));
 }
 
+// A relay reports a receiver gone (its NIC's peer monitor found it down, NACK with GONE): the
+// sender fails it at once, names it in the completion, and never waits for the failure timeout.
+TEST(Transport, GoneReportFailsTheReceiverAtOnce) {
+  TransportOptions o = options(2);
+  o.failure_timeout_us = 2000000;
+  MemNet net(8, o);
+  net.drop = [](const Pkt &k) { return k.to == 5; };
+  Message m = post(net, {1, 2, 3, 4, 5, 6, 7}, 8000);
+  net.run([] { return false; }, 200); // under way
+  ASSERT_TRUE(net.nodes[0]->sink.done.empty());
+  // Relay 4 reports 5 gone (sequence 0, count 0, set {5}).
+  p::ReceiverSet gone;
+  gone.append(5);
+  auto data = net.sent([](const Pkt &k, const Parsed &x) { return k.from == 0 && type_is(x, p::kTypeData); });
+  ASSERT_FALSE(data.empty());
+  p::FanoutHeader h = p::make_header(p::kTypeNack, 0, 4, data[0].second.v.hdr.message_id, 0, 0);
+  h.flags = p::kFlagGone;
+  std::vector<uint8_t> pkt(p::kMaxPacketBytes);
+  uint32_t len = 0;
+  ASSERT_EQ(p::build_packet(h, gone, nullptr, 0, p::default_build_options(), pkt.data(), (uint32_t)pkt.size(), &len),
+            p::kOk);
+  uint64_t t0 = net.now;
+  net.nodes[0]->t->on_packet(pkt.data(), len, net.now);
+  ASSERT_TRUE(net.run([&] { return !net.nodes[0]->sink.done.empty(); }, 10000000));
+  const Completion &c = net.nodes[0]->sink.done[0];
+  EXPECT_EQ(c.status, Status::kPartialFailure);
+  ASSERT_EQ(c.failed_count, 1u);
+  EXPECT_EQ(c.failed[0], 5);
+  EXPECT_LT(net.now - t0, (uint64_t)o.failure_timeout_us / 10) << "no failure timeout waited for";
+  EXPECT_EQ(net.nodes[0]->stats.gone_reports_received.get(), 1u);
+  m.to = {1, 2, 3, 4, 6, 7};
+  EXPECT_TRUE(delivered_everywhere(net, m));
+}
+
 // With a NIC that replicates (sim, xrt), the sender hands each packet over once, to its own node
 // id, with the whole receiver set; the NIC does the tree.
 TEST(Transport, NicReplicationHandsEachPacketOverOnce) {

@@ -334,6 +334,25 @@ void Transport::sender_ack(SendMsg &m, const proto::PacketView &v, const proto::
 void Transport::sender_nack(SendMsg &m, const proto::PacketView &v, const proto::ReceiverSet &set) {
   const proto::FanoutHeader &h = v.hdr;
   const bool silent = (h.flags & proto::kFlagSilent) != 0;
+  if (h.flags & proto::kFlagGone) {
+    // A relay's peer monitor found these receivers down (protocol.md 7.5): they fail now, named
+    // in the completion, never retried -- no failure timeout to wait for.
+    uint32_t failed_before = m.failed;
+    for (uint32_t r = 0; r < set.range_count(); r++) {
+      const IdRange &x = set.range(r);
+      auto it = std::lower_bound(m.rcv.begin(), m.rcv.end(), x.first);
+      for (; it != m.rcv.end() && *it <= x.last; ++it) {
+        size_t i = (size_t)(it - m.rcv.begin());
+        if (m.state[i] != kPending) continue;
+        m.state[i] = kFailed;
+        m.pending--;
+        m.failed++;
+      }
+    }
+    stats_.gone_reports_received.add();
+    if (m.failed != failed_before) receivers_failed(m);
+    return;
+  }
   targets_.clear(); // receivers to probe
   for (uint32_t r = 0; r < set.range_count(); r++) {
     const IdRange &x = set.range(r);
@@ -408,6 +427,22 @@ void Transport::reap() {
   }
 }
 
+// Some receivers of m just failed (timeout or a GONE report).
+void Transport::receivers_failed(SendMsg &m) {
+  update_min(m);
+  // New packets stop going through failed relays: the tree is rebuilt over the live receivers.
+  if (m.pending > 0 && !m.direct && !cfg_.caps.nic_replicates && m.next_seq < m.npackets) {
+    targets_.clear();
+    for (size_t i = 0; i < m.rcv.size(); i++)
+      if (m.state[i] == kPending) targets_.push_back(m.rcv[i]);
+    if (planner_.build(targets_, m.set_budget, false, scratch_plan_)) {
+      std::swap(m.plan, scratch_plan_);
+      stats_.replans.add();
+    }
+  }
+  maybe_complete(m);
+}
+
 void Transport::sender_timers(SendMsg &m) {
   if (now_ >= m.check_at) {
     m.check_at = now_ + check_interval();
@@ -423,20 +458,7 @@ void Transport::sender_timers(SendMsg &m) {
         m.failed++;
       }
     }
-    if (m.failed != failed_before) {
-      update_min(m);
-      // New packets stop going through failed relays: the tree is rebuilt over the live receivers.
-      if (m.pending > 0 && !m.direct && !cfg_.caps.nic_replicates && m.next_seq < m.npackets) {
-        targets_.clear();
-        for (size_t i = 0; i < m.rcv.size(); i++)
-          if (m.state[i] == kPending) targets_.push_back(m.rcv[i]);
-        if (planner_.build(targets_, m.set_budget, false, scratch_plan_)) {
-          std::swap(m.plan, scratch_plan_);
-          stats_.replans.add();
-        }
-      }
-      maybe_complete(m);
-    }
+    if (m.failed != failed_before) receivers_failed(m);
   }
   if (m.finished) return;
   if (now_ >= m.probe_at) {

@@ -214,6 +214,7 @@ class Transport {
   void update_min(SendMsg &m);
   void maybe_complete(SendMsg &m);
   void sender_timers(SendMsg &m);
+  void receivers_failed(SendMsg &m);
   void reap();
   SendMsg *find_send(uint32_t message_id);
 

@@ -22,6 +22,7 @@ namespace fanout::driver {
   X(acks_received, "ACKs that reached this node as the message's sender")                                              \
   X(nacks_received, "NACKs that reached this node as the message's sender")                                            \
   X(silent_reports_received, "NACKs with SILENT (a relay's child did not answer) at the sender")                       \
+  X(gone_reports_received, "NACKs with GONE (a relay's peer monitor found receivers down) at the sender")              \
   X(feedback_unknown_message, "feedback for a message this sender does not know (finished or never sent)")             \
   X(replans, "first-transmission plans rebuilt without failed receivers")                                              \
   /* receiver */                                                                                                       \
