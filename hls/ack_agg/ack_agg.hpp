@@ -44,9 +44,9 @@
 // Frames wait in a bounded output queue (kQueueDepth entries: kAggQueueDepth, or the next power of
 // two above kMaxOutputsPerEntry + 1 for more children; fixed arrays) and leave one beat
 // per clock, in the order their outputs were produced. A feedback beat is read only when the
-// queue has room for one output (and a body slot is free): an aggregate with gone reports that
-// does not fit the room left is held back by proto until the walk reaches its entry. The walk
-// runs only with room for kMaxOutputsPerEntry: when `out` is back-pressured,
+// queue has room for the kMaxOutputsPerEntry outputs its frame could produce (an aggregate with
+// its entry's gone reports; and a body slot is free), and the walk runs only with room for
+// kMaxOutputsPerEntry: when `out` is back-pressured,
 // the queue fills and the kernel stops reading in_fb (backpressure upstream); nothing is
 // dropped. full() is checked before every write.
 //
@@ -262,12 +262,10 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
       arm_words_++;
     }
 
-    // Feedback: a beat is read only if the queue has room for one output (a pass-through, a
-    // forwarded NACK or an aggregate). An aggregate that also carries gone reports needs more:
-    // on_ack is given the room there is, and holds the ACK back when it does not fit (the walk
-    // sends the reports, then the ACK, when it reaches the entry).
+    // Feedback: a beat is read only if the queue has room for every output its frame may produce
+    // (an aggregate with its entry's unreported gone reports: kMaxOutputsPerEntry).
     bool completed = false;
-    bool room = queue_free() >= 1 && body_wr_ - body_rd_ < kAggBodySlots;
+    bool room = queue_free() >= kMaxOutputsPerEntry && body_wr_ - body_rd_ < kAggBodySlots;
     if (room && !in_fb.empty() && (fb_beat_ != 0 || !in_meta.empty())) {
       if (fb_beat_ == 0) fb_meta_ = in_meta.read();
       axis_word w = in_fb.read();
@@ -344,8 +342,8 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
     q_wr_++;
   }
 
-  // tlast of a feedback frame: decode and apply (callers checked the queue has room for one
-  // output).
+  // tlast of a feedback frame: decode and apply (callers checked the queue has room for
+  // kMaxOutputsPerEntry).
   void finish_feedback() {
     frames_in_++;
     const proto::FanoutHeader &h = fb_meta_.hdr;
@@ -364,8 +362,7 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
     int code = proto::decode_set((proto::SetEncoding)h.set_encoding, body_[body_wr_ & kAggBodyMask], h.set_len, fb.set);
     proto::AggOutput &o = fb_scratch_;
     if (code == proto::kOk) {
-      uint32_t free = queue_free() < kMaxOutputsPerEntry ? queue_free() : kMaxOutputsPerEntry;
-      uint32_t n = h.type == proto::kTypeAck ? agg_.on_ack(fb, now_, fb_out_, free)
+      uint32_t n = h.type == proto::kTypeAck ? agg_.on_ack(fb, now_, fb_out_, kMaxOutputsPerEntry)
                                              : (agg_.on_nack(fb, now_, fb_out_[0]) ? 1u : 0u);
       for (uint32_t i = 0; i < kMaxOutputsPerEntry; i++) {
         if (i >= n) break;
