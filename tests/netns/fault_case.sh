@@ -3,7 +3,7 @@
 #
 #   fault_case.sh CASE NETNS_CLUSTER_SH FANOUT FANOUT_IMPAIR
 #
-# CASE: loss_0.1 | loss_1 | loss_10 (percent) | reorder | duplicate | corrupt |
+# CASE: loss_0.1 | loss_1 | loss_10 (percent) | reorder | duplicate | corrupt | corrupt_auth (the same with a group key) |
 #       link_cut | flap | relay_crash | loss_1_dpdk | relay_crash_dpdk (_dpdk: nodes 0 and 4 run
 #       libfanout's dpdk backend on net_af_packet, netns-cluster.sh --dpdk-nodes 0,4).
 # Six hosts (scripts/netns-cluster.sh: one namespace each, veths on a bridge, real kernel UDP),
@@ -43,6 +43,7 @@ case "$case_name" in
 esac
 case "$case_name" in
 loss_0.1 | loss_1 | loss_10 | reorder | duplicate | corrupt | flap | loss_1_dpdk) ;;
+corrupt_auth) transport='{fanout: 2, auth_key: "000102030405060708090a0b0c0d0e0f", auth: require}' ;;
 link_cut) dead=(4) ;;
 relay_crash) dead=(1) ;;
 relay_crash_dpdk) dead=(4) ;;
@@ -56,7 +57,7 @@ fail() { failures+=("$*"); }
 is_dead() { local d; for d in "${dead[@]}"; do [[ $d -eq $1 ]] && return 0; done; return 1; }
 
 uri='{uri}'
-if [[ $case_name == reorder || $case_name == duplicate || $case_name == corrupt ]]; then
+if [[ $case_name == reorder || $case_name == duplicate || $case_name == corrupt || $case_name == corrupt_auth ]]; then
   # Nodes 1 and 5 are reached through a fanout-impair relay in their own namespace: the others
   # send to :47200, the relay forwards to the node's socket on :47100 (netns-cluster.sh's address
   # plan: 10.99.0.<id+1>).
@@ -166,14 +167,14 @@ loss_*)
     drops+="node$i in $din out $dout; "
   done
   ;;
-reorder | duplicate | corrupt)
+reorder | duplicate | corrupt | corrupt_auth)
   for i in 1 5; do
     c=$(sed -n 's/^fault-node: impair: .*: \(received .*\)$/\1/p' "$work/node$i.log")
     [[ -n $c ]] || fail "node $i: no fanout-impair counters"
     key=$case_name
     [[ $key == reorder ]] && key=reordered
     [[ $key == duplicate ]] && key=duplicated
-    [[ $key == corrupt ]] && key=corrupted
+    [[ $key == corrupt || $key == corrupt_auth ]] && key=corrupted
     n=$(sed -n "s/.* $key \([0-9]*\).*/\1/p" <<<"$c")
     [[ ${n:-0} -gt 0 ]] || fail "node $i: fanout-impair $key nothing ($c)"
     drops+="node$i: $c; "

@@ -48,7 +48,7 @@ fi
 victim=0
 case "$case_name" in
 loss_*) [ "$node" -eq 1 ] || [ "$node" -eq 5 ] && victim=1 ;;
-reorder | duplicate | corrupt) [ "$node" -eq 1 ] || [ "$node" -eq 5 ] && victim=1 ;;
+reorder | duplicate | corrupt | corrupt_auth) [ "$node" -eq 1 ] || [ "$node" -eq 5 ] && victim=1 ;;
 link_cut | relay_crash_dpdk) [ "$node" -eq 4 ] && victim=1 ;;
 flap | relay_crash) [ "$node" -eq 1 ] && victim=1 ;;
 esac
@@ -72,12 +72,12 @@ if [ $victim -eq 1 ]; then
       exit 3
     fi
     ;;
-  reorder | duplicate | corrupt)
+  reorder | duplicate | corrupt | corrupt_auth)
     ip=10.99.0.$((node + 1))
     case "$case_name" in
     reorder) opts="--reorder 0.05 --reorder-delay-us 3000" ;;
     duplicate) opts="--duplicate 0.10" ;;
-    corrupt) opts="--corrupt 0.01" ;;
+    corrupt | corrupt_auth) opts="--corrupt 0.01" ;;
     esac
     # shellcheck disable=SC2086
     "$impair" --route "$ip:47200=$ip:$port" $opts --seed "$node" >"$W/impair$node.log" 2>&1 &
