@@ -77,18 +77,9 @@ extern "C" void fanout_ack_agg(hls::stream<fanout::hw::ArmWord> &in_arm, hls::st
   cfg.nack_window = nack_window == 0 ? fanout::hw::kAggDefaultNackWindow : nack_window;
   agg.configure(cfg);
 
-  if (latch.commit(tbl_seq)) {
-    fanout::hw::TableWrite w;
-    w.seq = tbl_seq;
-    w.kind = tbl_kind;
-    w.index = tbl_index;
-    w.mac_hi = tbl_mac_hi;
-    w.mac_lo = tbl_mac_lo;
-    w.ipv4 = tbl_ipv4;
-    w.port = tbl_port;
-    w.valid = tbl_valid;
-    agg.write_table(w);
-  }
+  if (latch.commit(tbl_seq))
+    agg.write_table(fanout::hw::table_write_from_registers(tbl_seq, tbl_kind, tbl_index, tbl_mac_hi, tbl_mac_lo,
+                                                           tbl_ipv4, tbl_port, tbl_valid));
 
   agg.step(in_arm, in_meta, in_fb, out);
   agg.read_counters(counters);

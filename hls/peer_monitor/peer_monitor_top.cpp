@@ -95,18 +95,9 @@ extern "C" void fanout_peer_monitor(hls::stream<fanout::hw::ParsedMeta> &in_seen
   mon.set_misses(misses == 0 ? fanout::hw::kPeerDefaultMisses : misses);
   mon.set_idle(idle == 0 ? fanout::hw::kPeerDefaultIdleFactor * iv : idle);
 
-  if (latch.commit(tbl_seq)) {
-    fanout::hw::TableWrite w;
-    w.seq = tbl_seq;
-    w.kind = tbl_kind;
-    w.index = tbl_index;
-    w.mac_hi = tbl_mac_hi;
-    w.mac_lo = tbl_mac_lo;
-    w.ipv4 = tbl_ipv4;
-    w.port = tbl_port;
-    w.valid = tbl_valid;
-    mon.apply_table_write(w);
-  }
+  if (latch.commit(tbl_seq))
+    mon.apply_table_write(fanout::hw::table_write_from_registers(tbl_seq, tbl_kind, tbl_index, tbl_mac_hi, tbl_mac_lo,
+                                                                 tbl_ipv4, tbl_port, tbl_valid));
   if (forget_latch.commit(forget_seq)) mon.forget(forget_id);
 
   mon.step(in_seen, in_watch, out_probe, out_state);

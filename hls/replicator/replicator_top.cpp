@@ -117,18 +117,9 @@ extern "C" void fanout_replicator(ReplMetaStream &in_meta, ReplAxisStream &in_fr
   rate.bytes_per_tick = rate_bytes_per_tick;
   rate.burst_bytes = rate_burst_bytes;
   repl.set_rate(rate);
-  if (latch.commit(tbl_seq)) {
-    fanout::hw::TableWrite w;
-    w.seq = tbl_seq;
-    w.kind = tbl_kind;
-    w.index = tbl_index;
-    w.mac_hi = tbl_mac_hi;
-    w.mac_lo = tbl_mac_lo;
-    w.ipv4 = tbl_ipv4;
-    w.port = tbl_port;
-    w.valid = tbl_valid;
-    repl.apply_table_write(w);
-  }
+  if (latch.commit(tbl_seq))
+    repl.apply_table_write(fanout::hw::table_write_from_registers(tbl_seq, tbl_kind, tbl_index, tbl_mac_hi, tbl_mac_lo,
+                                                                  tbl_ipv4, tbl_port, tbl_valid));
   if (!peer_state.empty()) repl.apply_peer_state(peer_state.read());
   repl.step(in_meta, in_frame, out_port, out_host, out_arm, out_fb_meta, out_fb);
   repl.read_counters(counters);

@@ -1249,7 +1249,9 @@ TEST(Replicator, ChainWithParserDropsMalformedAndMatchesGolden) {
 }
 
 // ---- Top ------------------------------------------------------------------------------------------------
-TEST(ReplicatorTop, ConfiguresThroughRegistersAndReplicates) {
+// The synthesis top (one static kernel for the whole program), its streams and this node's
+// registers; clock() is one call, the policy registers given per call.
+struct TopRig {
   hls::stream<ParsedMeta> im, fm;
   hls::stream<axis_word> inf, oh, of;
   hls::stream<axis_word> op[2];
@@ -1260,33 +1262,51 @@ TEST(ReplicatorTop, ConfiguresThroughRegistersAndReplicates) {
   uint16_t mac_hi = (uint16_t)(self.mac[0] << 8 | self.mac[1]);
   uint32_t mac_lo =
       (uint32_t)self.mac[2] << 24 | (uint32_t)self.mac[3] << 16 | (uint32_t)self.mac[4] << 8 | self.mac[5];
-  // Neighbours 40 and 41, one register write per clock.
   uint32_t seq = 0;
-  for (uint16_t id : {40, 41}) {
-    hw::TableWrite w = hw::neighbour_write(++seq, id, hw::cluster_neighbour(id, (uint8_t)(id - 40)));
+
+  void clock(const hw::TableWrite &w, uint32_t max = 0, uint16_t first = 0, uint16_t last = 0) {
     fanout_replicator(im, inf, op, oh, oa, fm, of, ps, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2,
-                      kCopyPort, 0, w.seq, w.kind, w.index, w.mac_hi, w.mac_lo, w.ipv4, w.port, w.valid, counters, 0, 0,
-                      0, 0, 0);
+                      kCopyPort, 0, w.seq, w.kind, w.index, w.mac_hi, w.mac_lo, w.ipv4, w.port, w.valid, counters, max,
+                      first, last, 0, 0);
   }
-  Bytes f = build(ids_spec({40, 41, kSelf}, 200));
-  ParsedMeta m = ParsedMeta();
-  proto::ReceiverSet scratch;
-  ASSERT_EQ(hw::classify_frame(f.data(), (uint32_t)f.size(), proto::kDefaultUdpPort, scratch, m), proto::kOk);
-  m.ingress_port = 1;
-  Words w = to_words(f, 0, 1);
-  std::vector<Words> got(3);
-  for (size_t cyc = 0; cyc < w.size() + 20; cyc++) {
-    if (cyc < w.size()) {
-      if (cyc == 0) im.write(m);
-      inf.write(w[cyc]);
+  // A clock with the table registers unchanged (tbl_seq as last written).
+  void clock_idle(uint32_t max = 0, uint16_t first = 0, uint16_t last = 0) {
+    hw::TableWrite w = hw::TableWrite();
+    w.seq = seq;
+    clock(w, max, first, last);
+  }
+  // Neighbours 40 (port 0) and 41 (port 1), one register write per clock.
+  void write_neighbours() {
+    for (uint16_t id : {40, 41}) clock(hw::neighbour_write(++seq, id, hw::cluster_neighbour(id, (uint8_t)(id - 40))));
+  }
+  // The frame to {40, 41, kSelf} from port 1, clocked through; returns what left (ports 0, 1, host).
+  std::vector<Words> send_frame(const Bytes &f, uint32_t max = 0, uint16_t first = 0, uint16_t last = 0) {
+    ParsedMeta m = ParsedMeta();
+    proto::ReceiverSet scratch;
+    EXPECT_EQ(hw::classify_frame(f.data(), (uint32_t)f.size(), proto::kDefaultUdpPort, scratch, m), proto::kOk);
+    m.ingress_port = 1;
+    Words w = to_words(f, 0, 1);
+    std::vector<Words> got(3);
+    for (size_t cyc = 0; cyc < w.size() + 20; cyc++) {
+      if (cyc < w.size()) {
+        if (cyc == 0) im.write(m);
+        inf.write(w[cyc]);
+      }
+      clock_idle(max, first, last);
+      for (int p = 0; p < 2; p++)
+        while (!op[p].empty()) got[p].push_back(op[p].read());
+      while (!oh.empty()) got[2].push_back(oh.read());
+      while (!oa.empty()) oa.read();
     }
-    fanout_replicator(im, inf, op, oh, oa, fm, of, ps, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2,
-                      kCopyPort, 0, seq, 0, 0, 0, 0, 0, 0, 0, counters, 0, 0, 0, 0, 0);
-    for (int p = 0; p < 2; p++)
-      while (!op[p].empty()) got[p].push_back(op[p].read());
-    while (!oh.empty()) got[2].push_back(oh.read());
-    while (!oa.empty()) oa.read();
+    return got;
   }
+};
+
+TEST(ReplicatorTop, ConfiguresThroughRegistersAndReplicates) {
+  TopRig t;
+  t.write_neighbours();
+  Bytes f = build(ids_spec({40, 41, kSelf}, 200));
+  std::vector<Words> got = t.send_frame(f);
   Config c;
   c.fanout = 2;
   c.neighbours[40] = hw::cluster_neighbour(40, 0);
@@ -1297,30 +1317,15 @@ TEST(ReplicatorTop, ConfiguresThroughRegistersAndReplicates) {
   EXPECT_EQ(diff(got[0], e.port[0][0]), "");
   EXPECT_EQ(diff(got[1], e.port[1][0]), "");
   EXPECT_EQ(diff(got[2], e.host[0]), "");
-  EXPECT_EQ(counters[hw::kCntCopiesSent], 2u);
-  EXPECT_EQ(counters[hw::kCntLocalDeliveries], 1u);
-  EXPECT_EQ(counters[hw::kCntArmWords], 3u);
+  EXPECT_EQ(t.counters[hw::kCntCopiesSent], 2u);
+  EXPECT_EQ(t.counters[hw::kCntLocalDeliveries], 1u);
+  EXPECT_EQ(t.counters[hw::kCntArmWords], 3u);
 }
 
 TEST(ReplicatorTop, PolicyRegistersRefuseAndResetValuesAreOpen) {
-  hls::stream<ParsedMeta> im, fm;
-  hls::stream<axis_word> inf, oh, of;
-  hls::stream<axis_word> op[2];
-  hls::stream<ArmWord> oa;
-  hls::stream<hw::PeerState> ps;
-  uint32_t counters[hw::kReplCounterCount] = {};
-  hw::NodeAddress self = hw::cluster_address(kSelf);
-  uint16_t mac_hi = (uint16_t)(self.mac[0] << 8 | self.mac[1]);
-  uint32_t mac_lo =
-      (uint32_t)self.mac[2] << 24 | (uint32_t)self.mac[3] << 16 | (uint32_t)self.mac[4] << 8 | self.mac[5];
-  // The static kernel keeps the previous top test's neighbours 40 and 41; write them again.
-  uint32_t seq = 100;
-  for (uint16_t id : {40, 41}) {
-    hw::TableWrite w = hw::neighbour_write(++seq, id, hw::cluster_neighbour(id, (uint8_t)(id - 40)));
-    fanout_replicator(im, inf, op, oh, oa, fm, of, ps, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2,
-                      kCopyPort, 0, w.seq, w.kind, w.index, w.mac_hi, w.mac_lo, w.ipv4, w.port, w.valid, counters, 0, 0,
-                      0, 0, 0);
-  }
+  TopRig t;
+  t.seq = 100; // the static kernel keeps the previous top test's tables; write them again
+  t.write_neighbours();
   // One frame per policy: registers (max, first, last), expected copies and refusal counter.
   struct Case {
     uint32_t max;
@@ -1335,35 +1340,18 @@ TEST(ReplicatorTop, PolicyRegistersRefuseAndResetValuesAreOpen) {
       {0, 0, 40, 0, hw::kCntPolicyUnknownId},       // 41 outside [0, 40]
       {0, 41, 0, 0, hw::kCntPolicyUnknownId},       // last 0 = 0xFFFF; 40 below 41
   };
-  uint32_t base_copies = counters[hw::kCntCopiesSent];
+  uint32_t base_copies = t.counters[hw::kCntCopiesSent];
   for (const Case &cs : cases) {
-    uint32_t before_copies = counters[hw::kCntCopiesSent];
-    uint32_t before = cs.counter >= 0 ? counters[cs.counter] : 0;
-    Bytes f = build(ids_spec({40, 41, kSelf}, 200));
-    ParsedMeta m = ParsedMeta();
-    proto::ReceiverSet scratch;
-    ASSERT_EQ(hw::classify_frame(f.data(), (uint32_t)f.size(), proto::kDefaultUdpPort, scratch, m), proto::kOk);
-    m.ingress_port = 1;
-    Words w = to_words(f, 0, 1);
-    for (size_t cyc = 0; cyc < w.size() + 20; cyc++) {
-      if (cyc < w.size()) {
-        if (cyc == 0) im.write(m);
-        inf.write(w[cyc]);
-      }
-      fanout_replicator(im, inf, op, oh, oa, fm, of, ps, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2,
-                        kCopyPort, 0, seq, 0, 0, 0, 0, 0, 0, 0, counters, cs.max, cs.first, cs.last, 0, 0);
-      for (int p = 0; p < 2; p++)
-        while (!op[p].empty()) op[p].read();
-      while (!oh.empty()) oh.read();
-      while (!oa.empty()) oa.read();
-    }
-    EXPECT_EQ(counters[hw::kCntCopiesSent] - before_copies, cs.copies)
+    uint32_t before_copies = t.counters[hw::kCntCopiesSent];
+    uint32_t before = cs.counter >= 0 ? t.counters[cs.counter] : 0;
+    t.send_frame(build(ids_spec({40, 41, kSelf}, 200)), cs.max, cs.first, cs.last);
+    EXPECT_EQ(t.counters[hw::kCntCopiesSent] - before_copies, cs.copies)
         << "max " << cs.max << " [" << cs.first << ", " << cs.last << "]";
     if (cs.counter >= 0) {
-      EXPECT_EQ(counters[cs.counter], before + 1);
+      EXPECT_EQ(t.counters[cs.counter], before + 1);
     }
   }
-  EXPECT_EQ(counters[hw::kCntCopiesSent] - base_copies, 4u);
+  EXPECT_EQ(t.counters[hw::kCntCopiesSent] - base_copies, 4u);
 }
 
 // ---- 5. Throughput and latency ------------------------------------------------------------------------

@@ -49,6 +49,21 @@ struct TableWrite {
   uint8_t valid;
 };
 
+// The write the tbl_* registers hold (a synthesis top's s_axilite arguments).
+inline TableWrite table_write_from_registers(uint32_t seq, uint8_t kind, uint16_t index, uint16_t mac_hi,
+                                             uint32_t mac_lo, uint32_t ipv4, uint8_t port, uint8_t valid) {
+  TableWrite w;
+  w.seq = seq;
+  w.kind = kind;
+  w.index = index;
+  w.mac_hi = mac_hi;
+  w.mac_lo = mac_lo;
+  w.ipv4 = ipv4;
+  w.port = port;
+  w.valid = valid;
+  return w;
+}
+
 inline NeighbourEntry neighbour_from_write(const TableWrite &w) {
   NeighbourEntry e;
   e.mac[0] = (uint8_t)(w.mac_hi >> 8);
