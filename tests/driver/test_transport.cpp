@@ -388,6 +388,40 @@ TEST(Transport, GoneReportFailsTheReceiverAtOnce) {
   EXPECT_TRUE(delivered_everywhere(net, m));
 }
 
+// Two messages wait on the same dead receiver, the second posted 150 ms after the first: the first
+// fails it after the failure timeout (200 ms), the second right after (one rto), not 200 ms after
+// its own start.
+TEST(Transport, AReceiverThatFailedElsewhereFailsAtOnce) {
+  TransportOptions o = options(2);
+  o.failure_timeout_us = 200000;
+  MemNet net(8, o);
+  net.drop = [](const Pkt &k) { return k.to == 5; };
+  Message a = post(net, {1, 2, 3, 4, 5, 6, 7}, 8000, 1);
+  uint64_t t0 = net.now;
+  // The second message starts 150 ms later: on its own clock it would fail 5 at 350 ms.
+  net.run([&] { return net.now - t0 >= 150000; }, 10000000);
+  Message b = post(net, {2, 5, 7}, 6000, 2);
+  ASSERT_TRUE(net.run([&] { return net.nodes[0]->sink.done.size() == 2; }, 10000000));
+  for (const Completion &c : net.nodes[0]->sink.done) {
+    EXPECT_EQ(c.status, Status::kPartialFailure);
+    ASSERT_EQ(c.failed_count, 1u);
+    EXPECT_EQ(c.failed[0], 5);
+  }
+  EXPECT_LE(net.now - t0, (uint64_t)o.failure_timeout_us + 2 * o.rto_us + 20000) << "the second did not wait again";
+  EXPECT_GE(net.nodes[0]->stats.receivers_failed_elsewhere.get(), 1u);
+  // Every live receiver got its messages whole: 2 and 7 both, the others the first.
+  for (NodeId id : {1, 2, 3, 4, 6, 7}) {
+    auto &n = *net.nodes[id];
+    size_t want = (id == 2 || id == 7) ? 2 : 1;
+    ASSERT_EQ(n.sink.done.size(), want) << "node " << id;
+    for (const Completion &c : n.sink.done) {
+      EXPECT_EQ(c.status, Status::kOk);
+      const Message &m = c.length == a.bytes.size() ? a : b;
+      EXPECT_EQ(checksum(n.bufs[c.wr_id].data(), c.length), checksum(m.bytes.data(), m.bytes.size())) << "node " << id;
+    }
+  }
+}
+
 // With a NIC that replicates (sim, xrt), the sender hands each packet over once, to its own node
 // id, with the whole receiver set; the NIC does the tree.
 TEST(Transport, NicReplicationHandsEachPacketOverOnce) {

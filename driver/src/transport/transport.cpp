@@ -347,6 +347,7 @@ void Transport::sender_nack(SendMsg &m, const proto::PacketView &v, const proto:
         m.state[i] = kFailed;
         m.pending--;
         m.failed++;
+        failed_at_[*it] = now_;
       }
     }
     stats_.gone_reports_received.add();
@@ -452,10 +453,19 @@ void Transport::sender_timers(SendMsg &m) {
       if (m.state[i] != kPending) continue;
       if (m.acked[i] >= m.next_seq) {
         m.heard[i] = now_; // owes nothing yet: its clock starts when it lags
-      } else if (now_ - m.heard[i] > cfg_.opt.failure_timeout_us) {
+        continue;
+      }
+      // A receiver that failed in another message and has not been heard from since fails here
+      // after one rto, not after a whole failure timeout of its own.
+      auto dead = failed_at_.find(m.rcv[i]);
+      bool failed_elsewhere =
+          dead != failed_at_.end() && m.heard[i] <= dead->second && now_ - m.heard[i] > cfg_.opt.rto_us;
+      if (failed_elsewhere || now_ - m.heard[i] > cfg_.opt.failure_timeout_us) {
         m.state[i] = kFailed;
         m.pending--;
         m.failed++;
+        failed_at_[m.rcv[i]] = now_;
+        if (failed_elsewhere) stats_.receivers_failed_elsewhere.add();
       }
     }
     if (m.failed != failed_before) receivers_failed(m);

@@ -257,6 +257,9 @@ class Transport {
   std::vector<std::unique_ptr<SendMsg>> send_pool_; // free SendMsg objects (their vectors keep capacity)
   std::deque<Repair> repairs_;
   std::vector<NodeId> targets_; // scratch
+  // When each receiver last failed in some message: other messages still waiting on it and not
+  // having heard from it since fail it after one rto instead of a failure timeout of their own.
+  std::unordered_map<NodeId, uint64_t> failed_at_;
 
   // receiver state
   std::deque<RecvRequest> posted_;

@@ -24,6 +24,7 @@ namespace fanout::driver {
   X(silent_reports_received, "NACKs with SILENT (a relay's child did not answer) at the sender")                       \
   X(gone_reports_received, "NACKs with GONE (a relay's peer monitor found receivers down) at the sender")              \
   X(feedback_unknown_message, "feedback for a message this sender does not know (finished or never sent)")             \
+  X(receivers_failed_elsewhere, "receivers failed at once: they had failed in another message and stayed silent")      \
   X(replans, "first-transmission plans rebuilt without failed receivers")                                              \
   /* receiver */                                                                                                       \
   X(data_packets_received, "DATA packets naming this node (delivered or duplicate)")                                   \
