@@ -313,6 +313,7 @@ void Transport::sender_ack(SendMsg &m, const proto::PacketView &v, const proto::
     for (; it != m.rcv.end() && *it <= x.last; ++it) {
       size_t i = (size_t)(it - m.rcv.begin());
       m.heard[i] = now_;
+      failed_at_.erase(*it); // alive after all
       if (m.state[i] != kPending || seq <= m.acked[i]) continue;
       m.acked[i] = seq;
       progress = true;
@@ -361,7 +362,10 @@ void Transport::sender_nack(SendMsg &m, const proto::PacketView &v, const proto:
     for (; it != m.rcv.end() && *it <= x.last; ++it) {
       size_t i = (size_t)(it - m.rcv.begin());
       if (m.state[i] != kPending) continue;
-      if (!silent) m.heard[i] = now_;
+      if (!silent) {
+        m.heard[i] = now_;
+        failed_at_.erase(*it);
+      }
       uint32_t from = std::max(h.sequence, m.acked[i]);
       if (silent || h.length == 0) {
         // A relay stopped hearing from this receiver (SILENT), or the receiver misses "all from
@@ -455,17 +459,19 @@ void Transport::sender_timers(SendMsg &m) {
         m.heard[i] = now_; // owes nothing yet: its clock starts when it lags
         continue;
       }
-      // A receiver that failed in another message and has not been heard from since fails here
-      // after one rto, not after a whole failure timeout of its own.
-      auto dead = failed_at_.find(m.rcv[i]);
-      bool failed_elsewhere =
-          dead != failed_at_.end() && m.heard[i] <= dead->second && now_ - m.heard[i] > cfg_.opt.rto_us;
+      // A receiver that failed in another message and has not been heard from since (an ACK or a
+      // NACK naming it takes it off failed_at_) fails here after one rto without progress, not
+      // after a failure timeout of its own.
+      bool failed_elsewhere = failed_at_.count(m.rcv[i]) != 0 && now_ - m.heard[i] > cfg_.opt.rto_us;
       if (failed_elsewhere || now_ - m.heard[i] > cfg_.opt.failure_timeout_us) {
         m.state[i] = kFailed;
         m.pending--;
         m.failed++;
-        failed_at_[m.rcv[i]] = now_;
-        if (failed_elsewhere) stats_.receivers_failed_elsewhere.add();
+        if (failed_elsewhere) {
+          stats_.receivers_failed_elsewhere.add();
+        } else {
+          failed_at_[m.rcv[i]] = now_;
+        }
       }
     }
     if (m.failed != failed_before) receivers_failed(m);

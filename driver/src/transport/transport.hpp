@@ -257,8 +257,9 @@ class Transport {
   std::vector<std::unique_ptr<SendMsg>> send_pool_; // free SendMsg objects (their vectors keep capacity)
   std::deque<Repair> repairs_;
   std::vector<NodeId> targets_; // scratch
-  // When each receiver last failed in some message: other messages still waiting on it and not
-  // having heard from it since fail it after one rto instead of a failure timeout of their own.
+  // Receivers that failed in some message and have not been heard from since (when): every
+  // message waiting on one fails it after one rto without progress, not after a failure timeout
+  // of its own. An ACK or NACK naming it takes it out.
   std::unordered_map<NodeId, uint64_t> failed_at_;
 
   // receiver state
