@@ -212,7 +212,7 @@ template <uint32_t P> class Replicator {
  public:
   Replicator()
       : mode_(kReplModeTree), fanout_(kReplDefaultFanout), udp_port_(proto::kDefaultUdpPort), port_down_(0),
-        policy_(proto::open_set_policy()), policy_on_(false) {
+        policy_(proto::open_set_policy()) {
     self_ = cluster_address(0);
     proto::RateConfig no_limit = {0, 0};
     rate_.configure(no_limit);
@@ -266,10 +266,7 @@ template <uint32_t P> class Replicator {
   uint64_t port_down() const { return port_down_; }
   // Hostile-input policy (rules 1-3 of proto/policy.hpp) for DATA frames planned from the next
   // clock on. The open policy (proto::open_set_policy(), the default) checks nothing.
-  void set_policy(const proto::SetPolicy &p) {
-    policy_ = p;
-    policy_on_ = !(p.max_receivers == 0 && p.first_id == 0 && p.last_id == (proto::NodeId)(proto::kNodeIdSpace - 1));
-  }
+  void set_policy(const proto::SetPolicy &p) { policy_ = p; }
   const proto::SetPolicy &policy() const { return policy_; }
   // Per-sender rate limit: bytes_per_tick per kernel clock, buckets of burst_bytes (rule 4);
   // bytes_per_tick 0 (the default) disables it. The buckets are kept (reset() empties them).
@@ -585,17 +582,16 @@ template <uint32_t P> class Replicator {
     return kPlanOk;
   }
 
-  // Rules 1-3 (unless the policy is open), then the rate limit, for the decoded set_ of a DATA
-  // frame. A frame from this node's host has this node as sender and origin, and may name it.
+  // Rules 1-3 (the open policy passes everything), then the rate limit, for the decoded set_ of
+  // a DATA frame. A frame from this node's host has this node as sender and origin, and may name
+  // it.
   int check_policy(const ParsedMeta &m) {
     bool from_host = m.ingress_port == kHostPort;
-    if (policy_on_) {
-      proto::NodeId sender = from_host ? self_.id : m.hdr.sender;
-      proto::NodeId origin = from_host ? self_.id : m.hdr.origin;
-      int code = proto::check_set_policy(policy_, set_, sender, origin);
-      if (from_host && code == proto::kPolicyLoop) code = proto::kPolicyOk; // rule 3 is last
-      if (code != proto::kPolicyOk) return code;
-    }
+    proto::NodeId sender = from_host ? self_.id : m.hdr.sender;
+    proto::NodeId origin = from_host ? self_.id : m.hdr.origin;
+    int code = proto::check_set_policy(policy_, set_, sender, origin);
+    if (from_host && code == proto::kPolicyLoop) code = proto::kPolicyOk; // rule 3 is last
+    if (code != proto::kPolicyOk) return code;
     if (!rate_.allow(m.hdr.sender, m.payload_len, clock_ >> kReplRateTickShift)) return proto::kPolicyRateLimited;
     return proto::kPolicyOk;
   }
@@ -865,7 +861,6 @@ template <uint32_t P> class Replicator {
   uint8_t port_backup_[P];
   bool port_backup_valid_[P];
   proto::SetPolicy policy_;
-  bool policy_on_;            // policy_ is not the open one
   proto::RateLimiter<> rate_; // per-sender token buckets (576 KiB: URAM)
   uint32_t clock_;            // kernel clocks since reset: the rate limiter's time
 

@@ -16,10 +16,19 @@ proto::ReceiverSet set_of(std::initializer_list<proto::NodeId> ids) {
   return s;
 }
 
-TEST(SetPolicy, OpenPolicyAcceptsAnyWellFormedSetThatDoesNotLoop) {
+TEST(SetPolicy, OpenPolicyRefusesNothing) {
   proto::SetPolicy p = proto::open_set_policy();
+  EXPECT_TRUE(proto::is_open(p));
   auto s = std::make_unique<proto::ReceiverSet>(set_of({0, 5, 65535}));
   EXPECT_EQ(proto::check_set_policy(p, *s, 7, 7), proto::kPolicyOk);
+  // Not even a set naming its sender or origin: an unconfigured node replicates as before.
+  EXPECT_EQ(proto::check_set_policy(p, *s, 5, 7), proto::kPolicyOk);
+  EXPECT_EQ(proto::check_set_policy(p, *s, 7, 65535), proto::kPolicyOk);
+  // Any limit makes it a policy, and then the loop rule applies.
+  p.last_id = 65534;
+  EXPECT_FALSE(proto::is_open(p));
+  *s = set_of({0, 5});
+  EXPECT_EQ(proto::check_set_policy(p, *s, 5, 7), proto::kPolicyLoop);
 }
 
 TEST(SetPolicy, EachRuleAndItsOrder) {

@@ -160,8 +160,6 @@ struct Engine::Impl {
     policy.max_receivers = c.max_receivers;
     policy.first_id = c.first_id;
     policy.last_id = c.last_id;
-    // The open policy checks nothing, not even the loop rule (as hls/replicator's set_policy).
-    policy_on = !(c.max_receivers == 0 && c.first_id == 0 && c.last_id == 0xFFFF);
     if (c.auth) replay = std::make_unique<proto::ReplayWindow<>>(); // 768 KiB: only with auth
     if (c.rate_bytes_per_us > 0) {
       proto::RateConfig rc;
@@ -405,7 +403,7 @@ struct Engine::Impl {
   // Hostile-input policy for a DATA frame from a port (pp, set): checks 1-3 (unless the policy is
   // open), then the sender's token bucket charged the payload bytes (clock: microseconds). false: refused, counted.
   bool admit() {
-    int c = policy_on ? proto::check_set_policy(policy, set, pp.hdr.sender, pp.hdr.origin) : (int)proto::kPolicyOk;
+    int c = proto::check_set_policy(policy, set, pp.hdr.sender, pp.hdr.origin); // open: passes
     if (c == proto::kPolicyOk && rate && !rate->allow(pp.hdr.sender, pp.payload_len, (uint32_t)now))
       c = proto::kPolicyRateLimited;
     if (c == proto::kPolicyOk) return true;
@@ -877,7 +875,6 @@ struct Engine::Impl {
   proto::PortTable table;
   proto::ParseConfig pcfg;
   proto::SetPolicy policy = proto::open_set_policy();
-  bool policy_on = false;                        // rules 1-3 (false: the open policy)
   std::unique_ptr<proto::RateLimiter<>> rate;    // null: no rate limit
   std::unique_ptr<proto::ReplayWindow<>> replay; // null: auth off
   uint32_t own_counter = 0;                      // the signing counter without a shared one

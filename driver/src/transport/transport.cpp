@@ -43,8 +43,6 @@ Transport::Transport(const Config &cfg, Backend &io, CompletionSink &sink, Count
   policy_.max_receivers = cfg_.opt.max_receivers;
   policy_.first_id = cfg_.first_id;
   policy_.last_id = cfg_.last_id;
-  // The open policy checks nothing, not even the loop rule (as hls/replicator's set_policy).
-  policy_on_ = !(policy_.max_receivers == 0 && policy_.first_id == 0 && policy_.last_id == 0xFFFF);
   if (cfg_.opt.rate_mbps > 0) {
     proto::RateConfig rc;
     rc.bytes_per_tick = cfg_.opt.rate_mbps / 8; // bytes per microsecond
@@ -96,8 +94,7 @@ bool Transport::authentic(const uint8_t *pkt, uint32_t len, const proto::PacketV
 // A node behind a replicating NIC leaves it to the NIC's data path (the dpdk engine checks it).
 bool Transport::admit_data(const proto::PacketView &v) {
   if (cfg_.caps.nic_replicates) return true;
-  int code =
-      policy_on_ ? proto::check_set_policy(policy_, *rx_set_, v.hdr.sender, v.hdr.origin) : (int)proto::kPolicyOk;
+  int code = proto::check_set_policy(policy_, *rx_set_, v.hdr.sender, v.hdr.origin); // open: passes
   if (code == proto::kPolicyOk && rate_ && !rate_->allow(v.hdr.sender, v.payload_len, now32()))
     code = proto::kPolicyRateLimited;
   switch (code) {

@@ -288,7 +288,6 @@ class Transport {
 
   // policy (null rate_: no rate limit) and authentication (null replay_: auth off)
   proto::SetPolicy policy_ = proto::open_set_policy();
-  bool policy_on_ = false; // rules 1-3 (false: the open policy, nothing checked)
   std::unique_ptr<proto::RateLimiter<>> rate_;
   std::unique_ptr<proto::ReplayWindow<>> replay_;
   uint32_t auth_counter_ = 0;   // the last counter this node signed with

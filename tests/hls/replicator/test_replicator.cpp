@@ -230,10 +230,6 @@ template <uint32_t P> void configure(hw::Replicator<P> &k, const Config &c) {
   k.set_rate(c.rate);
 }
 
-bool open_policy(const proto::SetPolicy &p) {
-  return p.max_receivers == 0 && p.first_id == 0 && p.last_id == (uint16_t)(proto::kNodeIdSpace - 1);
-}
-
 // ---- Golden model ---------------------------------------------------------------------------------
 struct Expected {
   std::vector<std::vector<Words>> port; // per port, its frames in order
@@ -280,13 +276,10 @@ class Golden {
     e.counters[hw::kCntDataIn]++;
     // Hostile-input policy: a frame from this node's host has this node as sender and origin and
     // may name it (local delivery); a refused frame is dropped whole.
-    int refused = proto::kPolicyOk;
-    if (!open_policy(c_.policy)) {
-      bool from_host = ingress == hw::kHostPort;
-      refused = proto::check_set_policy(c_.policy, *set, from_host ? c_.self.id : h.sender,
-                                        from_host ? c_.self.id : h.origin);
-      if (from_host && refused == proto::kPolicyLoop) refused = proto::kPolicyOk;
-    }
+    bool from_host = ingress == hw::kHostPort;
+    int refused = proto::check_set_policy(c_.policy, *set, from_host ? c_.self.id : h.sender,
+                                          from_host ? c_.self.id : h.origin); // open: passes
+    if (from_host && refused == proto::kPolicyLoop) refused = proto::kPolicyOk;
     if (refused == proto::kPolicyOk && !rate_->allow(h.sender, pp.payload_len, 0)) refused = proto::kPolicyRateLimited;
     if (refused != proto::kPolicyOk) {
       static const int kCounter[proto::kPolicyCodeCount] = {0, hw::kCntPolicyTooManyReceivers, hw::kCntPolicyUnknownId,

@@ -68,9 +68,17 @@ inline SetPolicy open_set_policy() {
   return p;
 }
 
-// Checks 1-3 for a DATA packet from `sender` received from `origin` with receiver set `set`.
+// The open policy: no limit, every id. It refuses nothing, not even a loop (docs/protocol.md 8.1:
+// an unconfigured node replicates as before).
+inline bool is_open(const SetPolicy &p) {
+  return p.max_receivers == 0 && p.first_id == 0 && p.last_id == (NodeId)(kNodeIdSpace - 1);
+}
+
+// Checks 1-3 for a DATA packet from `sender` received from `origin` with receiver set `set`; the
+// open policy passes everything.
 template <uint32_t M>
 int check_set_policy(const SetPolicy &p, const BasicReceiverSet<M> &set, NodeId sender, NodeId origin) {
+  if (is_open(p)) return kPolicyOk;
   if (p.max_receivers != 0 && set.size() > p.max_receivers) return kPolicyTooManyReceivers;
   if (!set.empty() && (set.first_id() < p.first_id || set.last_id() > p.last_id)) return kPolicyUnknownId;
   if (set.contains(sender) || set.contains(origin)) return kPolicyLoop;
