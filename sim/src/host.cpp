@@ -465,7 +465,6 @@ void Host::on_data(const proto::FanoutHeader &h, const uint8_t *payload, uint32_
     while (first < r.packets && ra->copies[first] > 0) first++;
     if (first < r.packets && first != h.sequence) {
       send_feedback((size_t)idx, proto::kTypeNack, first, r.packets - first);
-      stats_.gap_nacks_sent++;
     }
     ra->nacked_upto = std::max(ra->nacked_upto, h.sequence);
   }
@@ -474,7 +473,6 @@ void Host::on_data(const proto::FanoutHeader &h, const uint8_t *payload, uint32_
     while (first < h.sequence && ra->copies[first] > 0) first++;
     if (first < h.sequence) {
       send_feedback((size_t)idx, proto::kTypeNack, first, h.sequence - first);
-      stats_.gap_nacks_sent++;
     }
     ra->nacked_upto = h.sequence;
   }

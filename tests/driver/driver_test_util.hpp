@@ -29,6 +29,27 @@
 
 namespace fanout::driver::test {
 
+// Crafted datagrams into a device's UDP socket on the loopback (hostile and malformed input).
+class Injector {
+ public:
+  explicit Injector(uint16_t port) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+    to_.sin_family = AF_INET;
+    to_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to_.sin_port = htons(port);
+  }
+  ~Injector() { ::close(fd_); }
+  void send(const std::vector<uint8_t> &d) {
+    ::sendto(fd_, d.data(), d.size(), 0, reinterpret_cast<sockaddr *>(&to_), sizeof to_);
+    sent_++;
+  }
+  uint64_t sent() const { return sent_; }
+
+ private:
+  int fd_;
+  sockaddr_in to_{};
+  uint64_t sent_ = 0;
+};
+
 // Ports the kernel hands out for 127.0.0.1, all distinct (held open until every one is chosen).
 inline std::vector<uint16_t> free_udp_ports(size_t n) {
   std::vector<int> fds;

@@ -13,26 +13,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace p = fanout::proto;
 
-class Injector {
- public:
-  explicit Injector(uint16_t port) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
-    to_.sin_family = AF_INET;
-    to_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    to_.sin_port = htons(port);
-  }
-  ~Injector() { ::close(fd_); }
-  void send(const std::vector<uint8_t> &d) {
-    ::sendto(fd_, d.data(), d.size(), 0, reinterpret_cast<sockaddr *>(&to_), sizeof to_);
-    sent_++;
-  }
-  uint64_t sent() const { return sent_; }
-
- private:
-  int fd_;
-  sockaddr_in to_{};
-  uint64_t sent_ = 0;
-};
-
 // A valid one-packet DATA message from node 1 to node 0 (the device under test).
 std::vector<uint8_t> valid_data(uint32_t message_id) {
   p::ReceiverSet set;

@@ -119,7 +119,6 @@ struct HostStats {
   uint64_t data_frames_sent = 0, data_bytes_sent = 0; // host -> NIC DATA (every copy)
   uint64_t data_payload_bytes_sent = 0;               // their payload bytes (header bytes = the rest)
   uint64_t acks_sent = 0, ack_bytes_sent = 0;         // host -> NIC ACKs
-  uint64_t gap_nacks_sent = 0;                        // retransmit: NACKs for gaps
 };
 
 // The messages of a run and their outcomes, shared by every host.
