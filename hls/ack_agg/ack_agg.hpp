@@ -339,6 +339,7 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
     e.out = o;
     e.raw = raw;
     e.raw_hdr = fb_meta_.hdr;
+    e.raw_hdr.flags = (uint8_t)(e.raw_hdr.flags & ~proto::kFlagAuth); // the trailer is not kept
     q_wr_++;
   }
 
@@ -353,7 +354,10 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
     }
     proto::Feedback &fb = fb_scratch_.fb;
     fb.type = h.type;
-    fb.flags = h.flags;
+    // Without AUTH: every frame this kernel sends is rebuilt without the input's auth trailer
+    // (which it does not keep) and is not signed, so it goes unsigned (docs/hls.md, Known limits);
+    // NACK suppression then treats a signed and an unsigned copy of a report alike.
+    fb.flags = (uint8_t)(h.flags & ~proto::kFlagAuth);
     fb.origin = h.origin;
     fb.key.sender = h.sender;
     fb.key.message_id = h.message_id;

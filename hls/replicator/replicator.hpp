@@ -684,6 +684,9 @@ template <uint32_t P> class Replicator {
     proto::FanoutHeader h = m.hdr;
     h.hops_left = (uint8_t)(m.hdr.hops_left - 1);
     h.origin = self_.id;
+    // A copy is a new Fanout part from this node: the input's auth trailer (not payload, not
+    // replayed) does not cover it, and this kernel does not sign, so the copy goes unsigned.
+    h.flags = (uint8_t)(h.flags & ~proto::kFlagAuth);
     uint32_t len = 0;
     // Headers and set only (no payload); the lengths and the IPv4 checksum are then set for the
     // real payload, which the replay appends.

@@ -9,6 +9,7 @@
 
 #include "fanout/hls/axis.hpp"
 #include "fanout/proto/aggregator.hpp"
+#include "fanout/proto/auth.hpp"
 #include "fanout/proto/beats.hpp"
 #include "fanout/proto/packet.hpp"
 #include "fanout/proto/receiver_set.hpp"
@@ -783,6 +784,65 @@ TEST(AckAgg, ThroughputContract) {
   EXPECT_GE(two.rate, 0.99);
   EXPECT_LE(one.lat_max, 2u);
   EXPECT_LE(two.lat_max, 2u);
+}
+
+TEST(AckAgg, SignedFeedbackIsDecodedAndSentOnUnsigned) {
+  // Children's ACKs and NACKs signed (proto/auth.hpp): the kernel aggregates and forwards them
+  // exactly as their unsigned twins (the reference sees the feedback without AUTH), and every
+  // frame it sends parses without AUTH: it keeps no trailer and does not sign.
+  KernelRun r;
+  r.cfg = make_config(1u << 30, 100);
+  const uint8_t key[16] = {1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 121, 98, 219};
+  uint32_t counter = 0;
+  auto sign = [&](FbFrame f) {
+    std::vector<uint8_t> b;
+    for (const axis_word &w : f.words) {
+      proto::Beat beat = hw::to_beat(w);
+      for (uint32_t i = 0; i < proto::kBeatBytes; i++)
+        if ((beat.keep >> i) & 1) b.push_back(beat.data[i]);
+    }
+    size_t n = b.size();
+    b.resize(n + proto::kAuthTrailerBytes);
+    uint32_t len = 0;
+    EXPECT_TRUE(proto::auth_append(b.data(), (uint32_t)n, (uint32_t)b.size(), key, ++counter, &len));
+    b.resize(len);
+    f.meta.hdr.flags = (uint8_t)(f.meta.hdr.flags | proto::kFlagAuth);
+    f.meta.frame_len = len;
+    f.words = to_words(b.data(), len, 0, f.meta.ingress_port);
+    return f;
+  };
+  for (uint32_t m = 0; m < 20; m++) {
+    r.arms.push_back(arm_word(5, m, 5, 301, 301, 301, 1, false));
+    r.arms.push_back(arm_word(5, m, 5, 302, 302, 302, 1, true));
+  }
+  for (uint32_t m = 0; m < 20; m++) {
+    proto::Feedback nack = feedback(proto::kTypeNack, 302, 5, m, 0, 1);
+    nack.set.append_range(302, 302);
+    r.frames.push_back(sign(make_fb_frame(nack, proto::kSetList)));
+    r.frames.back().arm_before = r.arms.size();
+    for (proto::NodeId c : {301, 302}) {
+      proto::Feedback ack = feedback(proto::kTypeAck, c, 5, m, 1, 1);
+      ack.set.append_range(c, c);
+      r.frames.push_back(sign(make_fb_frame(ack, proto::kSetList)));
+    }
+  }
+  r.go();
+  r.check();
+  EXPECT_EQ(r.got.size(), 40u) << "one NACK forwarded and one aggregate per message";
+  for (const Words &w : r.got) {
+    std::vector<uint8_t> b;
+    for (const axis_word &x : w) {
+      proto::Beat beat = hw::to_beat(x);
+      for (uint32_t i = 0; i < proto::kBeatBytes; i++)
+        if ((beat.keep >> i) & 1) b.push_back(beat.data[i]);
+    }
+    proto::ParseConfig pc = proto::default_parse_config();
+    pc.verify_udp_checksum = false;
+    proto::ParsedPacket pp;
+    proto::ReceiverSet scratch;
+    ASSERT_EQ(proto::parse_frame(b.data(), (uint32_t)b.size(), pc, pp, &scratch), proto::kOk);
+    EXPECT_FALSE(pp.auth);
+  }
 }
 
 TEST(AckAgg, UndecodableSetPassesThroughVerbatim) {

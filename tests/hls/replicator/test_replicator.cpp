@@ -11,6 +11,7 @@
 #include "fanout/hls/neighbour.hpp"
 #include "fanout/hls/parsed_meta.hpp"
 #include "fanout/hls/table_write.hpp"
+#include "fanout/proto/auth.hpp"
 #include "fanout/proto/beats.hpp"
 #include "fanout/proto/packet.hpp"
 #include "fanout/proto/policy.hpp"
@@ -410,6 +411,7 @@ class Golden {
         proto::FanoutHeader ch = h;
         ch.hops_left = (uint8_t)(h.hops_left - 1);
         ch.origin = c_.self.id;
+        ch.flags = (uint8_t)(h.flags & ~proto::kFlagAuth); // copies go unsigned (no trailer)
         Bytes out(proto::kMaxFrameBytes);
         uint32_t len = 0;
         ASSERT_EQ(proto::build_frame(net, ch, *piece, payload, pp.payload_len, proto::default_build_options(),
@@ -945,6 +947,59 @@ TEST(Replicator, RetransmissionsAreReplicatedAndDeliveredButArmNothing) {
   EXPECT_EQ(r.k->counter(hw::kCntLocalDeliveries), 2u); // both delivered here
   EXPECT_EQ(r.k->counter(hw::kCntArmWords), 3u);        // the first frame's: 2 heads + self
   for (const ArmWord &a : r.arms) EXPECT_EQ(a.key.message_id, r.arms[0].key.message_id) << "the retransmission armed";
+}
+
+// The frame bytes the words carry (valid bytes in order).
+Bytes from_words(const Words &w) {
+  Bytes f;
+  for (const axis_word &x : w) {
+    proto::Beat b = hw::to_beat(x);
+    for (uint32_t i = 0; i < proto::kBeatBytes; i++)
+      if ((b.keep >> i) & 1) f.push_back(b.data[i]);
+  }
+  return f;
+}
+
+TEST(Replicator, SignedFramesAreCopiedUnsignedWithTheirPayloadAndDeliveredWhole) {
+  // A signed DATA frame (proto/auth.hpp): each copy carries the payload without the trailer and
+  // without AUTH (a copy is this node's Fanout part, which the kernel does not sign); the local
+  // delivery is the frame unchanged, trailer included, for the host to check.
+  Config c;
+  c.fanout = 2;
+  all_neighbours(c, 0, 199);
+  const uint8_t key[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
+  std::vector<Input> in;
+  for (uint32_t payload : {0u, 11u, 12u, 700u}) {
+    Bytes f = build(ids_spec({10, 11, 12, 13, kSelf}, payload));
+    size_t n = f.size();
+    f.resize(n + proto::kAuthTrailerBytes);
+    uint32_t len = 0;
+    ASSERT_TRUE(proto::auth_append(f.data(), (uint32_t)n, (uint32_t)f.size(), key, payload + 1, &len));
+    f.resize(len);
+    in.push_back({f, 0});
+  }
+  KernelRun<2> r;
+  configure(*r.k, c);
+  r.inputs = in;
+  r.go();
+  Expected e = golden<2>(c, in);
+  expect_outputs(r, e);
+  ASSERT_EQ(r.host.size(), in.size());
+  size_t copies = 0;
+  for (size_t p = 0; p < 2; p++)
+    for (const Words &w : r.port[p]) {
+      Bytes f = from_words(w);
+      proto::ParsedPacket pp;
+      proto::ParseConfig cfg = proto::default_parse_config();
+      cfg.verify_udp_checksum = false;
+      cfg.udp_port = kCopyPort;
+      ASSERT_EQ(proto::parse_frame(f.data(), (uint32_t)f.size(), cfg, pp, (proto::ReceiverSet *)nullptr), proto::kOk);
+      EXPECT_FALSE(pp.auth) << "a copy goes unsigned";
+      EXPECT_EQ(pp.payload_len, pp.hdr.length) << "the whole payload, no trailer";
+      copies++;
+    }
+  EXPECT_EQ(copies, 2 * in.size());
+  for (size_t i = 0; i < in.size(); i++) EXPECT_EQ(from_words(r.host[i]), in[i].frame) << "delivered whole";
 }
 
 TEST(Replicator, SetThatFailsToDecodeIsDroppedWhole) {
