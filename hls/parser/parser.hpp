@@ -15,7 +15,7 @@
 //
 // Store and forward. Most errors are only known at tlast (the lengths), and a MAC cannot be
 // back-pressured, so every beat is written into an internal drop-capable FIFO (a fixed array of
-// kParserFifoBeats beats, room for more than two maximum frames) behind a committed write
+// FifoBeats beats, room for more than two maximum frames; 512 in Parser) behind a committed write
 // pointer. At tlast the pointer advances over the frame if it is kept (kOk, kNotFanout) and rolls
 // back otherwise. The output side streams committed frames out, one beat per clock, in arrival
 // order, each to its output; a full output holds the frames behind it in the FIFO (order is kept
@@ -39,6 +39,30 @@
 // depth; the only buffering is the internal FIFO above. The kernel checks full() before every
 // write, so a shallow consumer FIFO costs throughput, never beats.
 //
+// Authentication (optional; proto/auth.hpp, docs/protocol.md "Authentication"). With a group key
+// and mode kParserAuthAccept or kParserAuthRequire (set_auth; top registers auth_mode, auth_key),
+// every valid Fanout frame with kFlagAuth is held in the FIFO until its SipHash-2-4 tag and replay
+// counter are checked; one that fails is dropped whole and counted by proto::AuthCode
+// (auth_count()). In require mode an unsigned Fanout frame is dropped at tlast (kAuthUnsigned); in
+// accept mode it is counted and kept. Peer-monitor frames are not checked (see step()).
+//  * SipHash is sequential within a frame: one SipRound per clock (four 64-bit add-rotate-xor
+//    layers, what fits a 300 MHz clock) absorbs 8 bytes per 2 clocks, 4 bytes per clock against
+//    the 64 bytes per clock a port delivers. So kParserAuthLanes = 16 lanes hash 16 frames at
+//    once. A frame gets a lane at tlast, in arrival order; its lane reads it back from the FIFO
+//    through a second read port that serves one lane per clock (round robin), one beat at a time
+//    into a 2-beat buffer per lane (modelled by a fetch count: the C model reads the bytes from
+//    the FIFO). Clocks per frame: 2 per 8-byte word of Fanout header, set, payload and counter,
+//    plus 6 for the last word and the finalization.
+//  * Verdicts are applied in arrival order (one frame per clock): the tag, then the counter
+//    against a replay window of kParserAuthOrigins origins (proto::ReplayWindow, 64 counters per
+//    origin, 12 bytes per origin: 48 KiB), which records it only if both pass. The output side
+//    waits at a frame whose verdict is pending: frames keep their order, and the FIFO holds what
+//    arrives meanwhile. 512 beats keep line rate with signed frames up to about 1.5 KB; longer
+//    signed frames back to back fill it, and the frames that find it full are dropped as
+//    overflow. kParserAuthFifoBeats (4096) keeps line rate up to jumbo frames. Figures: docs/hls.md.
+//  * A signed frame's out_seen word is written at its verdict, and only if it passes: a forged
+//    frame is no sign of life.
+//
 // C++14, synthesizable subset: fixed arrays, bounded loops, no allocation.
 #ifndef FANOUT_HLS_PARSER_PARSER_HPP
 #define FANOUT_HLS_PARSER_PARSER_HPP
@@ -51,6 +75,7 @@
 #include "fanout/hls/axis.hpp"
 #include "fanout/hls/compat.hpp"
 #include "fanout/hls/parsed_meta.hpp"
+#include "fanout/proto/auth.hpp"
 #include "fanout/proto/packet.hpp"
 #include "fanout/proto/receiver_set.hpp"
 #include "fanout/proto/set_codec.hpp"
@@ -61,14 +86,25 @@ namespace hw {
 
 // Store-and-forward FIFO: at least two maximum frames (one draining while the next arrives),
 // rounded up to a power of two so pointers wrap by masking. 512 x 512-bit beats: 8 BRAM36 wide.
+// The depth is BasicParser's parameter; Parser (the simulator's and the top's) uses this one.
+// kParserAuthFifoBeats is the depth at which signed jumbo frames are checked at line rate: a
+// 9,000-byte frame's verdict takes about 2,400 clocks, in which as many beats arrive (256 KiB:
+// 8 URAM). parser_top.cpp takes FANOUT_PARSER_FIFO_BEATS to build with it.
 static const uint32_t kParserFifoBeats = 512;
-static const uint32_t kParserFifoMask = kParserFifoBeats - 1;
-static_assert(kParserFifoBeats >= 2 * kMaxFrameBeats, "FIFO must hold two maximum frames");
-static_assert((kParserFifoBeats & kParserFifoMask) == 0, "FIFO size must be a power of two");
+static const uint32_t kParserAuthFifoBeats = 4096;
 // Bytes kept for classification: the fixed headers (beat 0) and the largest set body (beats 1-16).
 static const uint32_t kParserHeadBytes = proto::kFixedHeadersBytes + proto::kMaxSetBytes;
 static const uint32_t kParserHeadBeats = kParserHeadBytes / proto::kBeatBytes; // 17
 static_assert(kParserHeadBytes % proto::kBeatBytes == 0, "head buffer holds whole beats");
+
+// Authentication (the header comment): lanes, replay-window origins, modes.
+static const uint32_t kParserAuthLanes = 16;     // 64 bytes per clock in / 4 bytes per clock per lane
+static const uint32_t kParserAuthOrigins = 4096; // origins 0..4095 (48 KiB); others: kAuthUnknownOrigin
+enum ParserAuthMode {
+  kParserAuthOff = 0,     // no check: signed frames pass with their trailer, nothing counted
+  kParserAuthAccept = 1,  // signed frames checked; unsigned Fanout frames counted and kept
+  kParserAuthRequire = 2, // signed frames checked; unsigned Fanout frames dropped and counted
+};
 
 // Classify frame[0..len) with proto::parse_frame, UDP checksum not verified (hardware relays do
 // not verify UDP checksums: the payload streams past before the verdict would be known). With
@@ -76,8 +112,9 @@ static_assert(kParserHeadBytes % proto::kBeatBytes == 0, "head buffer holds whol
 // a guarantee stated in packet.hpp — so the head buffer (beat 0 + the largest set body) is
 // enough although len is the whole frame's length. The set body is decoded into `scratch` (see
 // the note on multi-cycle set validation above). On kOk, meta is filled (ingress_port excepted).
+// auth_offset, if given, gets the frame offset of the auth trailer (0: not signed).
 inline int classify_frame(const uint8_t *frame, uint32_t len, uint16_t udp_port, proto::ReceiverSet &scratch,
-                          ParsedMeta &meta) {
+                          ParsedMeta &meta, uint32_t *auth_offset = 0) {
   proto::ParseConfig cfg;
   cfg.udp_port = udp_port;
   cfg.verify_udp_checksum = false;
@@ -90,15 +127,31 @@ inline int classify_frame(const uint8_t *frame, uint32_t len, uint16_t udp_port,
   meta.ip_src = parsed.ip_src;
   meta.ip_dst = parsed.ip_dst;
   meta.udp_src_port = parsed.udp_src_port;
+  if (auth_offset) *auth_offset = parsed.auth ? parsed.auth_offset : 0;
   return proto::kOk;
 }
 
-class Parser {
+template <uint32_t FifoBeats> class BasicParser {
  public:
-  Parser() : udp_port_(proto::kDefaultUdpPort) { reset(); }
+  static const uint32_t kFifoBeats = FifoBeats;
+  static const uint32_t kFifoMask = FifoBeats - 1;
+  static_assert(FifoBeats >= 2 * kMaxFrameBeats, "FIFO must hold two maximum frames");
+  static_assert((FifoBeats & kFifoMask) == 0, "FIFO size must be a power of two");
 
-  // Power-on state: empty FIFO, no frame in progress, counters 0. The UDP port is kept.
+  BasicParser() : udp_port_(proto::kDefaultUdpPort), auth_mode_(kParserAuthOff) {
+    for (uint32_t i = 0; i < 16; i++) auth_key_[i] = 0;
+    reset();
+  }
+
+  // Power-on state: empty FIFO, no frame in progress, counters 0, replay windows empty. The UDP
+  // port and the authentication settings are kept.
   void reset() {
+    desc_assign_ = 0;
+    desc_verdict_ = 0;
+    auth_rr_ = 0;
+    for (uint32_t l = 0; l < kParserAuthLanes; l++) lanes_[l].busy = false;
+    for (uint32_t i = 0; i < proto::kAuthCodeCount; i++) auth_counts_[i] = 0;
+    window_.clear();
     wr_ = 0;
     commit_ = 0;
     seen_dropped_ = 0;
@@ -120,6 +173,26 @@ class Parser {
   // The Fanout destination port (s_axilite register at the top).
   void set_udp_port(uint16_t port) { udp_port_ = port; }
   uint16_t udp_port() const { return udp_port_; }
+
+  // Authentication mode (ParserAuthMode; other values act as kParserAuthOff) and the 16-byte group
+  // key (proto::SipHash24 key order). Set between frames: a frame in flight may see either.
+  void set_auth(uint8_t mode, const uint8_t key[16]) {
+    auth_mode_ = mode == kParserAuthAccept || mode == kParserAuthRequire ? mode : (uint8_t)kParserAuthOff;
+    for (uint32_t i = 0; i < 16; i++) {
+      FANOUT_HLS_PRAGMA(HLS UNROLL)
+      auth_key_[i] = key[i];
+    }
+  }
+  uint8_t auth_mode() const { return auth_mode_; }
+  // Frames per proto::AuthCode: kAuthOk passed, kAuthUnsigned unsigned Fanout frames seen with
+  // authentication on (dropped only in require mode), the others dropped.
+  uint32_t auth_count(int code) const { return code >= 0 && code < proto::kAuthCodeCount ? auth_counts_[code] : 0; }
+  // Lanes hashing a frame now.
+  uint32_t auth_lanes_busy() const {
+    uint32_t n = 0;
+    for (uint32_t l = 0; l < kParserAuthLanes; l++) n += lanes_[l].busy ? 1u : 0u;
+    return n;
+  }
 
   // Frames classified with each ParseError code (kOk: forwarded Fanout frames, kNotFanout:
   // frames passed to the host, others: malformed frames dropped).
@@ -143,6 +216,12 @@ class Parser {
     *overflow = overflow_count_;
     *bad_frames = bad_frame_count_;
   }
+  void read_auth_counters(uint32_t counts[proto::kAuthCodeCount]) const {
+    for (uint32_t i = 0; i < proto::kAuthCodeCount; i++) {
+      FANOUT_HLS_PRAGMA(HLS UNROLL)
+      counts[i] = auth_counts_[i];
+    }
+  }
 
   // One clock, without the out_seen tap (its words are discarded).
   void step(hls::stream<axis_word> &in, hls::stream<axis_word> &out_fanout, hls::stream<ParsedMeta> &out_meta,
@@ -162,9 +241,13 @@ class Parser {
     FANOUT_HLS_PRAGMA(HLS PIPELINE II = 1)
     // Output side first: a slot it frees is usable by this clock's input beat (one BRAM port
     // reads, the other writes).
-    if (rd_ != commit_) {
-      const FrameDesc &d = desc_[desc_rd_ & kParserFifoMask];
-      axis_word w = fifo_[rd_ & kParserFifoMask];
+    if (rd_ != commit_ && desc_[desc_rd_ & kFifoMask].state == kDescDrop) {
+      // A frame that failed authentication: skip it whole (the read pointer jumps).
+      rd_ += desc_[desc_rd_ & kFifoMask].beats;
+      desc_rd_++;
+    } else if (rd_ != commit_ && desc_[desc_rd_ & kFifoMask].state == kDescReady) {
+      const FrameDesc &d = desc_[desc_rd_ & kFifoMask];
+      axis_word w = fifo_[rd_ & kFifoMask];
       bool sent = false;
       if (d.to_host) {
         if (!out_host.full()) {
@@ -182,6 +265,8 @@ class Parser {
         if (w.last == 1) desc_rd_++;
       }
     }
+
+    auth_step(out_seen);
 
     // Input side: never stalled.
     if (!in.empty()) {
@@ -205,11 +290,11 @@ class Parser {
 
       if (in_overflow_ || in_bad_ || in_bytes_ > proto::kMaxFrameBytes) {
         wr_ = commit_; // dropping this frame: nothing of it stays
-      } else if (wr_ - rd_ >= kParserFifoBeats) {
+      } else if (wr_ - rd_ >= kFifoBeats) {
         in_overflow_ = true; // no room: drop the frame in progress whole
         wr_ = commit_;
       } else {
-        fifo_[wr_ & kParserFifoMask] = w;
+        fifo_[wr_ & kFifoMask] = w;
         wr_++;
       }
 
@@ -220,7 +305,8 @@ class Parser {
           bad_frame_count_++;
         } else {
           ParsedMeta meta = ParsedMeta();
-          int code = classify_frame(head_, in_bytes_, udp_port_, scratch_, meta);
+          uint32_t auth_offset = 0;
+          int code = classify_frame(head_, in_bytes_, udp_port_, scratch_, meta, &auth_offset);
           error_counts_[code]++;
           bool peer_frame = code == proto::kOk && proto::is_peer_probe(meta.hdr.type, meta.hdr.hops_left);
           if (peer_frame) {
@@ -234,14 +320,25 @@ class Parser {
             } else {
               seen_dropped_++;
             }
+          } else if (code == proto::kOk && auth_mode_ == kParserAuthRequire && auth_offset == 0) {
+            auth_counts_[proto::kAuthUnsigned]++; // unsigned where signing is required: dropped
           } else if (code == proto::kOk || code == proto::kNotFanout) {
             meta.ingress_port = in_ingress_;
-            FrameDesc &d = desc_[desc_wr_ & kParserFifoMask];
+            bool check = code == proto::kOk && auth_mode_ != kParserAuthOff && auth_offset != 0;
+            if (code == proto::kOk && auth_mode_ != kParserAuthOff && auth_offset == 0)
+              auth_counts_[proto::kAuthUnsigned]++; // accept mode: counted, kept
+            FrameDesc &d = desc_[desc_wr_ & kFifoMask];
             d.to_host = code == proto::kNotFanout;
             d.meta = meta;
+            d.state = check ? kDescAuth : kDescReady;
+            d.start = commit_;
+            d.beats = wr_ - commit_;
+            d.trailer = check ? auth_offset - proto::kFanoutOffset : 0;
+            d.has_lane = false;
+            d.lane = 0;
             desc_wr_++;
             commit_ = wr_;
-            if (code == proto::kOk) {
+            if (code == proto::kOk && !check) {
               if (!out_seen.full()) {
                 out_seen.write(meta);
               } else {
@@ -264,21 +361,184 @@ class Parser {
  private:
   // A committed frame: where it goes and, for Fanout frames, its metadata. At most one per FIFO
   // beat, so a ring as deep as the FIFO never overflows.
+  enum DescState { kDescReady = 0, kDescAuth = 1, kDescDrop = 2 };
   struct FrameDesc {
     bool to_host;
+    uint8_t state; // DescState: kDescAuth until the verdict, then ready or drop
+    uint8_t lane;  // the lane hashing it (kDescAuth, once assigned)
+    bool has_lane;
+    uint32_t start;   // FIFO pointer of its first beat
+    uint32_t beats;   // beats it holds in the FIFO
+    uint32_t trailer; // kDescAuth: offset of the auth trailer in the Fanout part
     ParsedMeta meta;
   };
 
+  // One SipHash-2-4 lane (the header comment): hashes one frame's Fanout part, header to counter.
+  struct AuthLane {
+    bool busy;
+    bool done;        // tag computed
+    bool tag_ok;      // ... and equal to the trailer's
+    uint32_t desc;    // descriptor index of its frame
+    uint32_t start;   // FIFO pointer of the frame's first beat
+    uint32_t msg_len; // bytes hashed: Fanout header, set, payload and the counter
+    uint32_t pos;     // bytes absorbed (whole words)
+    uint32_t fetched; // beats read back through the auth port
+    uint32_t need;    // beats through the tag's last byte
+    uint8_t phase;    // 0-1: the two rounds of a word; 0-5 of the last word and finalization
+    uint64_t word;    // the word being absorbed
+    proto::SipHash24 h;
+  };
+
+  // A byte of the committed frame starting at FIFO pointer start (frame offset off).
+  uint8_t fifo_byte(uint32_t start, uint32_t off) const {
+    const axis_word &w = fifo_[(start + off / proto::kBeatBytes) & kFifoMask];
+    return (uint8_t)byte(w.data, off % proto::kBeatBytes).to_uint();
+  }
+  // Little-endian 8 bytes of the Fanout part at fo offset off, n of them (0..8), the rest 0.
+  uint64_t fo_word(uint32_t start, uint32_t off, uint32_t n) const {
+    uint64_t v = 0;
+    for (uint32_t i = 0; i < 8; i++) {
+      FANOUT_HLS_PRAGMA(HLS UNROLL)
+      if (i < n) v |= (uint64_t)fifo_byte(start, proto::kFanoutOffset + off + i) << (8 * i);
+    }
+    return v;
+  }
+  uint32_t fo_be32(uint32_t start, uint32_t off) const {
+    uint32_t v = 0;
+    for (uint32_t i = 0; i < 4; i++) v = (v << 8) | fifo_byte(start, proto::kFanoutOffset + off + i);
+    return v;
+  }
+
+  // One clock of the authentication engine: lane assignment, the auth read port, every lane's
+  // round, and the in-order verdict.
+  void auth_step(hls::stream<ParsedMeta> &out_seen) {
+    // Frames the output side has passed were settled (it waits at a pending one): the engine's
+    // pointers never trail it (with authentication off nothing else moves them).
+    if ((int32_t)(desc_rd_ - desc_verdict_) > 0) desc_verdict_ = desc_rd_;
+    if ((int32_t)(desc_rd_ - desc_assign_) > 0) desc_assign_ = desc_rd_;
+    // Verdict: the oldest frame not yet settled (one per clock, in arrival order).
+    if (desc_verdict_ != desc_wr_) {
+      FrameDesc &d = desc_[desc_verdict_ & kFifoMask];
+      if (d.state != kDescAuth) {
+        desc_verdict_++;
+      } else if (d.has_lane && lanes_[d.lane].done) {
+        AuthLane &l = lanes_[d.lane];
+        int code = proto::kAuthBadTag;
+        if (l.tag_ok) code = window_.accept(d.meta.hdr.origin, fo_be32(d.start, d.trailer));
+        auth_counts_[code]++;
+        if (code == proto::kAuthOk) {
+          d.state = kDescReady;
+          if (!out_seen.full()) {
+            out_seen.write(d.meta);
+          } else {
+            seen_dropped_++;
+          }
+        } else {
+          d.state = kDescDrop;
+        }
+        l.busy = false;
+        desc_verdict_++;
+      }
+    }
+    // Assignment: the oldest frame without a lane gets the lowest free lane.
+    if (desc_assign_ != desc_wr_) {
+      FrameDesc &d = desc_[desc_assign_ & kFifoMask];
+      if (d.state != kDescAuth) {
+        desc_assign_++;
+      } else {
+        uint32_t free_lane = kParserAuthLanes;
+        for (uint32_t l = 0; l < kParserAuthLanes; l++) {
+          FANOUT_HLS_PRAGMA(HLS UNROLL)
+          if (!lanes_[l].busy && free_lane == kParserAuthLanes) free_lane = l;
+        }
+        if (free_lane != kParserAuthLanes) {
+          AuthLane &l = lanes_[free_lane];
+          l.busy = true;
+          l.done = false;
+          l.tag_ok = false;
+          l.desc = desc_assign_;
+          l.start = d.start;
+          l.msg_len = d.trailer + proto::kAuthCounterOff + 4;
+          l.pos = 0;
+          l.fetched = 0;
+          l.need =
+              (proto::kFanoutOffset + d.trailer + proto::kAuthTrailerBytes + proto::kBeatBytes - 1) / proto::kBeatBytes;
+          l.phase = 0;
+          l.h.init(auth_key_);
+          d.lane = (uint8_t)free_lane;
+          d.has_lane = true;
+          desc_assign_++;
+        }
+      }
+    }
+    // The auth read port: one beat for one lane per clock, round robin, into its 2-beat buffer.
+    for (uint32_t k = 0; k < kParserAuthLanes; k++) {
+      uint32_t i = (auth_rr_ + k) % kParserAuthLanes;
+      AuthLane &l = lanes_[i];
+      uint32_t first_needed = (proto::kFanoutOffset + l.pos) / proto::kBeatBytes;
+      if (l.busy && !l.done && l.fetched < l.need && l.fetched < first_needed + 2) {
+        l.fetched++;
+        auth_rr_ = (i + 1) % kParserAuthLanes;
+        break;
+      }
+    }
+    // Every lane: one SipRound when its bytes are in its buffer.
+    for (uint32_t i = 0; i < kParserAuthLanes; i++) {
+      FANOUT_HLS_PRAGMA(HLS UNROLL)
+      AuthLane &l = lanes_[i];
+      if (!l.busy || l.done) continue;
+      if (l.pos + 8 <= l.msg_len) { // a whole word
+        uint32_t last_beat = (proto::kFanoutOffset + l.pos + 7) / proto::kBeatBytes;
+        if (last_beat >= l.fetched) continue; // not fetched yet
+        if (l.phase == 0) {
+          l.word = fo_word(l.start, l.pos, 8);
+          l.h.v3 ^= l.word;
+          l.h.sip_round();
+          l.phase = 1;
+        } else {
+          l.h.sip_round();
+          l.h.v0 ^= l.word;
+          l.pos += 8;
+          l.phase = 0;
+        }
+      } else {                            // the last word (message length in its top byte), then the finalization
+        if (l.fetched < l.need) continue; // the last word and the tag are in the last beats
+        if (l.phase == 0) {
+          l.word = fo_word(l.start, l.pos, l.msg_len - l.pos) | ((uint64_t)(l.msg_len & 0xFF) << 56);
+          l.h.v3 ^= l.word;
+          l.h.sip_round();
+        } else if (l.phase == 1) {
+          l.h.sip_round();
+          l.h.v0 ^= l.word;
+        } else if (l.phase == 2) {
+          l.h.v2 ^= 0xFF;
+          l.h.sip_round();
+        } else {
+          l.h.sip_round();
+        }
+        if (l.phase == 5) {
+          uint64_t tag = l.h.v0 ^ l.h.v1 ^ l.h.v2 ^ l.h.v3;
+          uint64_t sent = ((uint64_t)fo_be32(l.start, l.msg_len) << 32) | fo_be32(l.start, l.msg_len + 4);
+          l.done = true;
+          l.tag_ok = tag == sent;
+        }
+        l.phase++;
+      }
+    }
+  }
+
   uint16_t udp_port_;
+  uint8_t auth_mode_;
+  uint8_t auth_key_[16];
   // Beat FIFO. Pointers count beats modulo 2^32; the slot is the pointer masked.
-  axis_word fifo_[kParserFifoBeats];
+  axis_word fifo_[kFifoBeats];
   uint32_t wr_;                     // next write (frame in progress included)
   uint32_t commit_;                 // end of the last kept frame: the output side reads up to here
   uint32_t seen_dropped_;           // out_seen words dropped: the tap was full
   uint32_t peer_frames_;            // peer-monitor frames given to out_seen only
   hls::stream<ParsedMeta> no_seen_; // the 4-stream step()'s discarded tap
   uint32_t rd_;                     // next beat to send
-  FrameDesc desc_[kParserFifoBeats];
+  FrameDesc desc_[kFifoBeats];
   uint32_t desc_wr_;
   uint32_t desc_rd_;
   bool out_first_; // the next beat sent starts a frame
@@ -292,10 +552,22 @@ class Parser {
   bool in_bad_;
   proto::ReceiverSet scratch_; // decode_set's output (only validity is used)
 
+  // Authentication engine.
+  AuthLane lanes_[kParserAuthLanes];
+  uint32_t desc_assign_;  // next descriptor to consider for a lane
+  uint32_t desc_verdict_; // next descriptor to settle
+  uint32_t auth_rr_;      // the auth read port's next lane
+  proto::ReplayWindow<kParserAuthOrigins> window_;
+  uint32_t auth_counts_[proto::kAuthCodeCount];
+
   uint32_t error_counts_[proto::kErrorCount];
   uint32_t overflow_count_;
   uint32_t bad_frame_count_;
 };
+template <uint32_t FifoBeats> const uint32_t BasicParser<FifoBeats>::kFifoBeats;
+template <uint32_t FifoBeats> const uint32_t BasicParser<FifoBeats>::kFifoMask;
+
+typedef BasicParser<kParserFifoBeats> Parser;
 
 } // namespace hw
 } // namespace fanout

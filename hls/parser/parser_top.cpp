@@ -8,7 +8,10 @@
 //    AXI-Stream ports have no depth; the kernel's buffering is its internal FIFO (parser.hpp).
 //  * s_axilite (bundle ctrl): udp_port, the Fanout destination port (0, the register's reset
 //    value, means proto::kDefaultUdpPort); error_counts[kErrorCount], frames per ParseError code;
-//    overflow_count (frames dropped with the FIFO full); bad_frame_count (frames the MAC flagged).
+//    overflow_count (frames dropped with the FIFO full); bad_frame_count (frames the MAC flagged);
+//    auth_mode (ParserAuthMode: 0 off, 1 accept, 2 require); auth_key[4], the group key, key byte
+//    4i + j in bits 8j+7..8j of word i (little-endian words: key bytes in proto::SipHash24's
+//    order); auth_counts[kAuthCodeCount], frames per proto::AuthCode.
 //
 // C++14, synthesizable subset.
 #include <stdint.h>
@@ -22,12 +25,19 @@
 #include "fanout/proto/wire.hpp"
 #include "parser.hpp"
 
+// The store-and-forward FIFO's depth in beats (parser.hpp): kParserFifoBeats by default;
+// kParserAuthFifoBeats (4096) checks signed jumbo frames at line rate.
+#ifndef FANOUT_PARSER_FIFO_BEATS
+#define FANOUT_PARSER_FIFO_BEATS fanout::hw::kParserFifoBeats
+#endif
+
 extern "C" void fanout_parser(hls::stream<fanout::hw::axis_word> &in, hls::stream<fanout::hw::axis_word> &out_fanout,
                               hls::stream<fanout::hw::ParsedMeta> &out_meta,
                               hls::stream<fanout::hw::axis_word> &out_host,
                               hls::stream<fanout::hw::ParsedMeta> &out_seen, uint16_t udp_port,
                               uint32_t error_counts[fanout::proto::kErrorCount], uint32_t *overflow_count,
-                              uint32_t *bad_frame_count, uint32_t *seen_dropped) {
+                              uint32_t *bad_frame_count, uint32_t *seen_dropped, uint8_t auth_mode,
+                              const uint32_t auth_key[4], uint32_t auth_counts[fanout::proto::kAuthCodeCount]) {
   FANOUT_HLS_PRAGMA(HLS INTERFACE ap_ctrl_none port = return )
   FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = in)
   FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = out_fanout)
@@ -39,11 +49,21 @@ extern "C" void fanout_parser(hls::stream<fanout::hw::axis_word> &in, hls::strea
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = error_counts bundle = ctrl)
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = overflow_count bundle = ctrl)
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = bad_frame_count bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = auth_mode bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = auth_key bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = auth_counts bundle = ctrl)
   FANOUT_HLS_PRAGMA(HLS PIPELINE II = 1)
 
-  static fanout::hw::Parser parser;
+  static fanout::hw::BasicParser<FANOUT_PARSER_FIFO_BEATS> parser;
   parser.set_udp_port(udp_port == 0 ? fanout::proto::kDefaultUdpPort : udp_port);
+  uint8_t key[16];
+  for (uint32_t i = 0; i < 16; i++) {
+    FANOUT_HLS_PRAGMA(HLS UNROLL)
+    key[i] = (uint8_t)(auth_key[i / 4] >> (8 * (i % 4)));
+  }
+  parser.set_auth(auth_mode, key);
   parser.step(in, out_fanout, out_meta, out_host, out_seen);
   parser.read_counters(error_counts, overflow_count, bad_frame_count);
   *seen_dropped = parser.seen_dropped();
+  parser.read_auth_counters(auth_counts);
 }

@@ -28,6 +28,10 @@ source [file join $kernel_dir hls_config.tcl]
 # The same include paths and language level as the CMake build (hls/CMakeLists.txt), without the
 # shim: Vitis supplies ap_int.h, hls_stream.h and ap_axi_sdata.h itself.
 set cflags "-std=c++14 -I[file join $repo proto include] -I[file join $repo hls common include] -I$kernel_dir"
+# A kernel's own defines (hls_config.tcl may set kernel_cflags).
+if {[info exists kernel_cflags] && $kernel_cflags ne ""} {
+  append cflags " $kernel_cflags"
+}
 
 file mkdir $out_dir
 open_project -reset [file join $out_dir ${kernel}_${board}]

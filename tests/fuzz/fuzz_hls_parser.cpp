@@ -13,6 +13,7 @@
 
 #include "fanout/hls/axis.hpp"
 #include "fanout/hls/parsed_meta.hpp"
+#include "fanout/proto/auth.hpp"
 #include "fanout/proto/packet.hpp"
 #include "fuzz_check.hpp"
 #include "parser.hpp"
@@ -55,7 +56,10 @@ struct Expected {
 };
 
 proto::ReceiverSet g_set;
-std::unique_ptr<hw::Parser> g_parser; // about 100 KiB: one instance, reset per input
+std::unique_ptr<hw::Parser> g_parser;                                  // about 160 KiB: one instance, reset per input
+std::unique_ptr<proto::ReplayWindow<hw::kParserAuthOrigins>> g_window; // the model's
+
+const uint8_t kKey[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
 bool same_word(const axis_word &a, const axis_word &b) {
   return a.data == b.data && a.keep == b.keep && a.last == b.last && a.user == b.user;
@@ -82,9 +86,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // frame: ingress byte, 16-bit big-endian length, and, for padded frames, a 16-bit count of
   // stored bytes; then the stored bytes (all the length if not padded), cut short by the end of
   // the input. A padded frame is its stored bytes zero-filled up to its length.
+  // Byte 0 bits 4-5: authentication mode (0 off, 1 accept, 2 require, 3 require and sign): in
+  // mode 3 every frame that parses as valid Fanout without kFlagAuth is signed with the test key
+  // and counter (ingress byte mod 8) + 1 (so counters repeat: replays), and bit 6 then flips one
+  // bit of the signed Fanout part (at ingress x 7 mod its length: a forgery).
   const uint32_t nframes = (data[0] & 3u) + 1;
   const bool fix_checksum = (data[0] & 4u) != 0;
   const bool pad = (data[0] & 8u) != 0;
+  const uint32_t auth_bits = (data[0] >> 4) & 3u;
+  const uint8_t auth_mode = auth_bits == 3 ? (uint8_t)hw::kParserAuthRequire : (uint8_t)auth_bits;
+  const bool sign = auth_bits == 3, forge = sign && (data[0] & 0x40u) != 0;
   const uint32_t p_in = kLevels[data[1] & 3], p_fanout = kLevels[(data[1] >> 2) & 3];
   const uint32_t p_meta = kLevels[(data[1] >> 4) & 3], p_host = kLevels[(data[1] >> 6) & 3];
   Rng rng{0x9E3779B9u ^ ((uint32_t)data[0] << 8 | data[1]) ^ (uint32_t)size};
@@ -113,6 +124,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     std::memset(&e.pp, 0, sizeof e.pp);
     e.code = proto::parse_frame(e.frame.data(), (uint32_t)e.frame.size(), cfg, e.pp, &g_set);
     FUZZ_CHECK(e.code >= 0 && e.code < proto::kErrorCount);
+    if (sign && e.code == proto::kOk && !e.pp.auth) {
+      Bytes f = e.frame;
+      f.resize(f.size() + proto::kAuthTrailerBytes);
+      uint32_t n = 0;
+      if (proto::auth_append(f.data(), (uint32_t)e.frame.size(), (uint32_t)f.size(), kKey, (e.ingress & 7u) + 1u, &n)) {
+        f.resize(n);
+        if (forge) f[proto::kFanoutOffset + (e.ingress * 7u) % (n - proto::kFanoutOffset)] ^= 0x10;
+        e.frame = f;
+        std::memset(&e.pp, 0, sizeof e.pp);
+        e.code = proto::parse_frame(e.frame.data(), (uint32_t)e.frame.size(), cfg, e.pp, &g_set);
+        FUZZ_CHECK(e.code >= 0 && e.code < proto::kErrorCount);
+      }
+    }
     e.overflowed = false;
     frames.push_back(std::move(e));
   }
@@ -139,6 +163,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   hw::Parser &p = *g_parser;
   p.reset();
   p.set_udp_port(proto::kDefaultUdpPort);
+  p.set_auth(auth_mode, kKey);
   hls::stream<axis_word> in, out_fanout, out_host; // depth 2, as at the kernel's consumers
   hls::stream<ParsedMeta> out_meta;
 
@@ -148,8 +173,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t next = 0, frame = 0;
   uint32_t idle = 0;
   // Every consumer reads with probability >= 1/16, so the FIFO (at most 512 beats) drains well
-  // within this bound; hitting it means the kernel stopped making progress.
-  const uint64_t max_cycles = 128 * (uint64_t)words.size() + 128 * hw::kParserFifoBeats + 1000;
+  // within this bound, verdicts included (at most about 2,400 clocks per signed frame); hitting
+  // it means the kernel stopped making progress.
+  const uint64_t max_cycles =
+      128 * (uint64_t)words.size() + 128 * hw::kParserFifoBeats + 3000 * (uint64_t)frames.size() + 1000;
   uint64_t cycle = 0;
   for (; cycle < max_cycles; cycle++) {
     bool fed_last = false;
@@ -210,6 +237,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(counts[proto::kUdpBadChecksum] == 0);
 
   // Outputs: the kept frames in arrival order, unchanged beat for beat, each to its output.
+  // Authentication: proto::auth_check against one replay window, in arrival order, as the
+  // kernel's in-order verdicts; every frame the model drops is counted by its code.
+  if (!g_window) g_window.reset(new proto::ReplayWindow<hw::kParserAuthOrigins>());
+  g_window->clear();
+  uint32_t want_auth[proto::kAuthCodeCount] = {};
   size_t fi = 0, hi = 0;
   uint32_t overflowed = 0;
   for (size_t i = 0; i < frames.size(); i++) {
@@ -217,6 +249,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (e.overflowed) {
       overflowed++;
       continue;
+    }
+    if (auth_mode != hw::kParserAuthOff && e.code == proto::kOk &&
+        !proto::is_peer_probe(e.pp.hdr.type, e.pp.hdr.hops_left)) {
+      int c = proto::kAuthUnsigned;
+      if (e.pp.auth) {
+        proto::AuthResult r;
+        c = proto::auth_check(e.frame.data(), (uint32_t)e.frame.size(), e.pp, kKey, *g_window, r);
+      }
+      want_auth[c]++;
+      if (!proto::auth_accepted(c, auth_mode == hw::kParserAuthRequire)) continue; // dropped
     }
     const size_t first = i == 0 ? 0 : last_word[i - 1] + 1;
     const size_t nwords = last_word[i] + 1 - first;
@@ -238,5 +280,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   FUZZ_CHECK(overflowed == overflow);
   FUZZ_CHECK(fi == fanout_frames.size() && fi == metas.size() && hi == host_frames.size());
+  for (int c = 0; c < proto::kAuthCodeCount; c++) FUZZ_CHECK(p.auth_count(c) == want_auth[c]);
+  FUZZ_CHECK(p.auth_lanes_busy() == 0);
   return 0;
 }

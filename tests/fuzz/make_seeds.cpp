@@ -195,10 +195,10 @@ void aggregator_seeds(const fs::path &root) {
 }
 
 // Frame sequences in fuzz_hls_parser's layout: byte 0 = frames - 1 | 4 (repair IPv4 checksums)
-// | 8 (padded frames), byte 1 = backpressure levels (2 bits each: input, out_fanout, out_meta,
-// out_host; 0 = every cycle .. 3 = one cycle in 16), then per frame an ingress port byte, a
-// 16-bit big-endian length, for padded frames a 16-bit count of stored bytes (the rest is
-// zeros), and the stored bytes.
+// | 8 (padded frames) | 0x10-0x30 (authentication mode; 0x30 signs) | 0x40 (forge), byte 1 = backpressure levels (2
+// bits each: input, out_fanout, out_meta, out_host; 0 = every cycle .. 3 = one cycle in 16), then per frame an ingress
+// port byte, a 16-bit big-endian length, for padded frames a 16-bit count of stored bytes (the rest is zeros), and the
+// stored bytes.
 void hls_parser_seeds(const fs::path &root) {
   SeedDir d(root, "fuzz_hls_parser");
   std::vector<FrameSpec> specs = frames();
@@ -235,6 +235,12 @@ void hls_parser_seeds(const fs::path &root) {
   // Four host frames zero-padded to 8,960 bytes against outputs read one cycle in 16: 560 beats
   // for a 512-beat FIFO, so the last frame overflows.
   d.write("overflow", seq(8, 0xFC, {ipv6, ipv6, ipv6, ipv6}, 8960));
+  // Authentication (bits 4-6): every valid frame signed in require mode (ingress bytes 0-3 give
+  // counters 1-4), once more with one bit of each flipped, and accept mode with unsigned frames.
+  d.write("auth-signed", seq(0x30, 0x00, {frame("data-list"), frame("ack-ranges"), frame("nack-list"), ipv6}));
+  d.write("auth-forged", seq(0x70, 0x00, {frame("data-list"), frame("data-bitmap")}));
+  d.write("auth-signed-jumbo", seq(0x30, 0x9D, {frame("data-jumbo"), frame("data-list")}));
+  d.write("auth-accept-unsigned", seq(0x10, 0x00, {frame("data-ranges"), frame("probe")}));
 }
 
 void text_seeds(const fs::path &root, const char *target,

@@ -5,6 +5,7 @@
 #include "parser.hpp"
 
 #include "fanout/hls/axis.hpp"
+#include "fanout/proto/auth.hpp"
 #include "fanout/proto/beats.hpp"
 #include "fanout/proto/packet.hpp"
 #include "fanout/proto/receiver_set.hpp"
@@ -25,7 +26,8 @@ extern "C" void fanout_parser(hls::stream<fanout::hw::axis_word> &in, hls::strea
                               hls::stream<fanout::hw::axis_word> &out_host,
                               hls::stream<fanout::hw::ParsedMeta> &out_seen, uint16_t udp_port,
                               uint32_t error_counts[fanout::proto::kErrorCount], uint32_t *overflow_count,
-                              uint32_t *bad_frame_count, uint32_t *seen_dropped);
+                              uint32_t *bad_frame_count, uint32_t *seen_dropped, uint8_t auth_mode,
+                              const uint32_t auth_key[4], uint32_t auth_counts[fanout::proto::kAuthCodeCount]);
 
 namespace {
 
@@ -279,7 +281,7 @@ bool same_word(const axis_word &a, const axis_word &b) {
   return a.data == b.data && a.keep == b.keep && a.last == b.last && a.user == b.user;
 }
 
-struct KernelRun {
+template <class ParserT> struct BasicKernelRun {
   // Inputs: per frame its beats (back to back), ingress port.
   std::vector<Bytes> frames;
   std::vector<uint8_t> ingress;
@@ -290,13 +292,13 @@ struct KernelRun {
 
   // Results.
   std::vector<std::vector<axis_word>> fanout_frames, host_frames;
-  std::vector<ParsedMeta> metas;
+  std::vector<ParsedMeta> metas, seen;
   uint64_t cycles = 0, in_beats = 0, first_in_cycle = 0, first_out_cycle = UINT64_MAX;
-  std::unique_ptr<hw::Parser> parser = std::make_unique<hw::Parser>();
+  std::unique_ptr<ParserT> parser = std::make_unique<ParserT>();
 
   void go() {
     hls::stream<axis_word> in, out_fanout, out_host; // depth 2: the test reads them on random cycles
-    hls::stream<ParsedMeta> out_meta;
+    hls::stream<ParsedMeta> out_meta, out_seen;
     std::vector<axis_word> words;
     for (size_t i = 0; i < frames.size(); i++) {
       std::vector<axis_word> w = to_words(frames[i], ingress.empty() ? (uint8_t)(i % 4) : ingress[i]);
@@ -313,8 +315,9 @@ struct KernelRun {
         in.write(words[next++]);
         in_beats++;
       }
-      parser->step(in, out_fanout, out_meta, out_host);
+      parser->step(in, out_fanout, out_meta, out_host, out_seen);
       EXPECT_TRUE(in.empty()) << "the input is never stalled";
+      while (!out_seen.empty()) seen.push_back(out_seen.read());
       if (!out_fanout.empty() && u(rng) < p_fanout) {
         if (first_out_cycle == UINT64_MAX) first_out_cycle = cycles;
         cur_f.push_back(out_fanout.read());
@@ -334,6 +337,8 @@ struct KernelRun {
     EXPECT_TRUE(cur_f.empty() && cur_h.empty()) << "partial frame at an output";
   }
 };
+using KernelRun = BasicKernelRun<hw::Parser>;
+using DeepKernelRun = BasicKernelRun<hw::BasicParser<hw::kParserAuthFifoBeats>>;
 
 void expect_meta(const ParsedMeta &m, const proto::ParsedPacket &pp, const Bytes &f, uint8_t ingress,
                  const std::string &what) {
@@ -592,7 +597,9 @@ TEST(ParserTop, PassesFramesThroughTheStaticInstance) {
   std::vector<axis_word> got_f, got_h;
   for (size_t c = 0; c < w.size() + 8; c++) {
     if (c < w.size()) in.write(w[c]);
-    fanout_parser(in, of, om, oh, seen, 0, counts, &overflow, &bad, &seen_dropped); // port 0: the default port
+    uint32_t key[4] = {}, auth_counts[proto::kAuthCodeCount] = {};
+    fanout_parser(in, of, om, oh, seen, 0, counts, &overflow, &bad, &seen_dropped, hw::kParserAuthOff, key,
+                  auth_counts); // port 0: the default port
     if (c == 1) {
       // The Fanout frame (2 beats) was classified at its last beat: its meta is on the tap
       // already, before the frame itself leaves the FIFO.
@@ -615,3 +622,271 @@ TEST(ParserTop, PassesFramesThroughTheStaticInstance) {
 }
 
 } // namespace
+
+// ---- Authentication (proto/auth.hpp) ---------------------------------------------------------
+namespace {
+
+const uint8_t kKey[16] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+                          0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f};
+const uint8_t kOtherKey[16] = {0xf0, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+                               0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f};
+
+// f signed as its origin would sign it (proto::auth_append).
+Bytes sign(Bytes f, uint32_t counter, const uint8_t *key = kKey) {
+  size_t n = f.size();
+  f.resize(n + proto::kAuthTrailerBytes);
+  uint32_t len = 0;
+  EXPECT_TRUE(proto::auth_append(f.data(), (uint32_t)n, (uint32_t)f.size(), key, counter, &len));
+  f.resize(len);
+  return f;
+}
+// A DATA frame from origin `origin` (sender too) with a payload of payload_len bytes.
+Bytes data_from(uint16_t origin, uint32_t payload_len, std::vector<uint16_t> ids = {5, 9}) {
+  Bytes f = data_frame(ids, proto::kSetList, payload_len);
+  proto::store_be16(&f[proto::kFanoutOffset + proto::kFoSenderOff], origin);
+  proto::store_be16(&f[proto::kFanoutOffset + proto::kFoOriginOff], origin);
+  return f;
+}
+
+// The software verdict in arrival order: parse_frame, then proto::auth_check against one window.
+struct AuthModel {
+  uint8_t mode;
+  std::unique_ptr<proto::ReplayWindow<hw::kParserAuthOrigins>> window{new proto::ReplayWindow<hw::kParserAuthOrigins>};
+  uint32_t counts[proto::kAuthCodeCount] = {};
+  // Whether the kernel keeps f (out_fanout or out_host).
+  bool keeps(const Bytes &f) {
+    Expected e = classify_sw(f);
+    if (e.code == proto::kNotFanout) return true;
+    if (e.code != proto::kOk || proto::is_peer_probe(e.pp.hdr.type, e.pp.hdr.hops_left)) return false;
+    if (mode == hw::kParserAuthOff) return true;
+    if (!e.pp.auth) {
+      counts[proto::kAuthUnsigned]++;
+      return mode == hw::kParserAuthAccept;
+    }
+    proto::AuthResult r;
+    int c = proto::auth_check(f.data(), (uint32_t)f.size(), e.pp, kKey, *window, r);
+    counts[c]++;
+    return c == proto::kAuthOk;
+  }
+};
+
+// Runs r with authentication `mode` (key kKey) and checks every output against AuthModel: kept
+// frames come out unchanged and in order, the others not at all, the counters agree, and out_seen
+// has a word for exactly the kept Fanout frames and the peer probes.
+template <class Run> void run_auth(Run &r, uint8_t mode) {
+  r.parser->set_auth(mode, kKey);
+  r.go();
+  AuthModel m;
+  m.mode = mode;
+  std::vector<size_t> want_f, want_h;
+  size_t peer = 0; // peer-monitor probes: unchecked, a tap word each
+  for (size_t i = 0; i < r.frames.size(); i++) {
+    Expected e = classify_sw(r.frames[i]);
+    if (e.code == proto::kOk && proto::is_peer_probe(e.pp.hdr.type, e.pp.hdr.hops_left)) peer++;
+    if (!m.keeps(r.frames[i])) continue;
+    (classify_sw(r.frames[i]).code == proto::kOk ? want_f : want_h).push_back(i);
+  }
+  auto ing = [&](size_t i) { return r.ingress.empty() ? (uint8_t)(i % 4) : r.ingress[i]; };
+  ASSERT_EQ(r.parser->overflow_count(), 0u) << "the run must not fill the FIFO";
+  ASSERT_EQ(r.fanout_frames.size(), want_f.size());
+  ASSERT_EQ(r.host_frames.size(), want_h.size());
+  ASSERT_EQ(r.metas.size(), want_f.size());
+  for (size_t k = 0; k < want_f.size(); k++) {
+    EXPECT_TRUE(frame_matches(r.fanout_frames[k], r.frames[want_f[k]], ing(want_f[k]))) << "fanout frame " << k;
+    expect_meta(r.metas[k], classify_sw(r.frames[want_f[k]]).pp, r.frames[want_f[k]], ing(want_f[k]),
+                "frame " + std::to_string(want_f[k]));
+  }
+  for (size_t k = 0; k < want_h.size(); k++)
+    EXPECT_TRUE(frame_matches(r.host_frames[k], r.frames[want_h[k]], ing(want_h[k]))) << "host frame " << k;
+  for (int c = 0; c < proto::kAuthCodeCount; c++)
+    EXPECT_EQ(r.parser->auth_count(c), m.counts[c]) << proto::auth_code_name(c);
+  EXPECT_EQ(r.seen.size() + r.parser->seen_dropped(), want_f.size() + peer)
+      << "a tap word for each kept Fanout frame and each peer probe";
+  EXPECT_EQ(r.parser->overflow_count(), 0u);
+  EXPECT_EQ(r.parser->auth_lanes_busy(), 0u);
+}
+
+} // namespace
+
+TEST(ParserAuth, SignedFramesPassForgedReplayedStaleAndUnsignedAreDropped) {
+  KernelRun r;
+  Bytes a = sign(data_from(3, 100), 1);
+  Bytes forged = a;
+  forged[forged.size() - proto::kAuthTrailerBytes - 5] ^= 0x01; // a payload bit
+  r.frames = {
+      a,                                     // ok
+      sign(data_from(3, 1000), 2),           // ok
+      a,                                     // replayed
+      forged,                                // bad tag (also replays counter 1: the tag is checked first)
+      sign(data_from(3, 200), 3, kOtherKey), // bad tag: another key
+      sign(data_from(3, 8900), 200),         // ok: jumbo, counter jumps
+      sign(data_from(3, 60), 100),           // stale: 100 below the highest (200)
+      sign(data_from(3, 60), 150),           // ok: within the window, not seen
+      data_from(3, 64),                      // unsigned: dropped in require mode
+      non_ipv4(proto::kEtherTypeIpv6, 200),  // not Fanout: to the host, unchecked
+      sign(build(proto::kTypeAck, {1, 2}, proto::kSetRanges, 0, 5, 1, 0), 1), // stale (origin 3, counter 1)
+      sign(data_from(4095, 33), 7),                                           // ok: the last origin the window holds
+      sign(data_from(4096, 33), 7),                                           // unknown origin
+      sign(data_from(7, 0), 1),                                               // ok: empty payload
+  };
+  run_auth(r, hw::kParserAuthRequire);
+  EXPECT_EQ(r.parser->auth_count(proto::kAuthOk), 6u);
+  EXPECT_EQ(r.parser->auth_count(proto::kAuthBadTag), 2u);
+  EXPECT_EQ(r.parser->auth_count(proto::kAuthStale), 2u);
+  EXPECT_EQ(r.parser->auth_count(proto::kAuthUnknownOrigin), 1u);
+  EXPECT_EQ(r.parser->auth_count(proto::kAuthUnsigned), 1u);
+  EXPECT_EQ(r.parser->auth_count(proto::kAuthReplayed), 1u);
+}
+
+TEST(ParserAuth, AcceptModeKeepsUnsignedFramesAndOffChecksNothing) {
+  for (uint8_t mode : {(uint8_t)hw::kParserAuthAccept, (uint8_t)hw::kParserAuthOff}) {
+    SCOPED_TRACE((int)mode);
+    KernelRun r;
+    Bytes forged = sign(data_from(9, 300), 1);
+    forged[proto::kFanoutOffset + 30] ^= 0x80;
+    r.frames = {sign(data_from(9, 300), 1), data_from(9, 300), forged, sign(data_from(9, 40), 1)};
+    run_auth(r, mode);
+    if (mode == hw::kParserAuthOff) {
+      EXPECT_EQ(r.fanout_frames.size(), 4u) << "no check: every valid frame passes, trailer and all";
+      for (int c = 0; c < proto::kAuthCodeCount; c++) EXPECT_EQ(r.parser->auth_count(c), 0u);
+    } else {
+      EXPECT_EQ(r.fanout_frames.size(), 2u);
+      EXPECT_EQ(r.parser->auth_count(proto::kAuthUnsigned), 1u);
+    }
+  }
+}
+
+TEST(ParserAuth, RandomMixUnderBackpressureMatchesTheSoftwareCheck) {
+  // Signed, forged, replayed, unsigned, malformed and host frames from 6 origins, in random
+  // order, with input gaps and random output backpressure; lanes finish out of order (frames of
+  // 0-8,900 payload bytes) but verdicts and outputs keep arrival order.
+  std::vector<Case> all = all_cases();
+  for (uint32_t seed = 1; seed <= 3; seed++) {
+    SCOPED_TRACE(seed);
+    std::mt19937 rng(seed);
+    DeepKernelRun r; // long signed frames at this rate would fill the 512-beat FIFO
+    uint32_t counter[6] = {};
+    std::vector<Bytes> sent;
+    for (int i = 0; i < 400; i++) {
+      uint32_t kind = rng() % 10;
+      uint16_t origin = (uint16_t)(rng() % 6);
+      uint32_t len = rng() % 4 == 0 ? rng() % 8900 : rng() % 300;
+      Bytes f;
+      if (kind < 5) {
+        f = sign(data_from(origin, len), ++counter[origin]); // in order
+      } else if (kind == 5 && !sent.empty()) {
+        f = sent[rng() % sent.size()]; // a replay
+      } else if (kind == 6) {
+        f = sign(data_from(origin, len), ++counter[origin]);
+        f[proto::kFanoutOffset + rng() % (f.size() - proto::kFanoutOffset)] ^= (uint8_t)(1u << (rng() % 8));
+      } else if (kind == 7) {
+        counter[origin] += 3; // a gap, then an older counter within the window
+        f = sign(data_from(origin, len), counter[origin] - 2);
+      } else if (kind == 8) {
+        f = data_from(origin, len);
+      } else {
+        f = all[rng() % all.size()].frame;
+      }
+      if (kind < 5) sent.push_back(f);
+      r.frames.push_back(f);
+    }
+    r.seed = seed;
+    r.p_in = 0.5;
+    r.p_fanout = 0.7;
+    r.p_meta = 0.7;
+    r.p_host = 0.7;
+    run_auth(r, hw::kParserAuthRequire);
+    EXPECT_GT(r.parser->auth_count(proto::kAuthOk), 100u);
+    EXPECT_GT(r.parser->auth_count(proto::kAuthBadTag), 10u);
+    EXPECT_GT(r.parser->auth_count(proto::kAuthReplayed), 10u);
+  }
+}
+
+TEST(ParserAuth, EveryBitFlipOfASignedFrameIsRejected) {
+  // Each flip of a bit the tag covers (Fanout header, set, payload, counter) or of the tag itself.
+  Bytes good = sign(data_from(2, 40, {1, 4, 7}), 1);
+  KernelRun r;
+  for (size_t byte = proto::kFanoutOffset; byte < good.size(); byte++)
+    for (int bit = 0; bit < 8; bit++) {
+      Bytes f = good;
+      f[byte] ^= (uint8_t)(1u << bit);
+      r.frames.push_back(f);
+    }
+  run_auth(r, hw::kParserAuthRequire);
+  EXPECT_EQ(r.parser->auth_count(proto::kAuthOk), 0u);
+  EXPECT_EQ(r.fanout_frames.size(), 0u);
+}
+
+// Signed DATA frames back to back at line rate: beats per clock in and out, frames dropped, and
+// the latency the check adds (first beat in to first beat out, against the same frame unsigned).
+TEST(ParserAuth, ThroughputAndLatency) {
+  struct Row {
+    uint32_t payload;
+    uint32_t frames;
+  };
+  auto measure = [](auto &r, Row row, const char *fifo) {
+    for (uint32_t i = 0; i < row.frames; i++) r.frames.push_back(sign(data_from(1, row.payload), i + 1));
+    r.parser->set_auth(hw::kParserAuthRequire, kKey);
+    r.go();
+    uint64_t beats = 0;
+    for (const auto &f : r.fanout_frames) beats += f.size();
+    uint32_t frame_len = (uint32_t)r.frames[0].size();
+    KernelRun one, plain;
+    one.frames = {r.frames[0]};
+    one.parser->set_auth(hw::kParserAuthRequire, kKey);
+    one.go();
+    plain.frames = {r.frames[0]};
+    plain.go();
+    // Beats are offered every clock (the input is never stalled); out: beats delivered per clock
+    // from the first beat in to the last out.
+    std::printf("[parser auth] FIFO %s beats, %5u-byte signed frames x %u: %.4f beats/clock out, %u dropped "
+                "(FIFO full); latency %llu clocks (%llu unsigned, checking off)\n",
+                fifo, frame_len, row.frames, (double)beats / (double)r.cycles, r.parser->overflow_count(),
+                (unsigned long long)(one.first_out_cycle - one.first_in_cycle),
+                (unsigned long long)(plain.first_out_cycle - plain.first_in_cycle));
+    EXPECT_EQ(r.parser->auth_count(proto::kAuthOk) + r.parser->overflow_count(), row.frames);
+    return frame_len;
+  };
+  for (Row row : {Row{0, 4000}, Row{256, 2000}, Row{1400, 600}, Row{4000, 200}, Row{8900, 120}}) {
+    KernelRun r;
+    uint32_t frame_len = measure(r, row, "512");
+    if (frame_len <= 1500) {
+      EXPECT_EQ(r.parser->overflow_count(), 0u) << "line rate up to 1.5 KB frames";
+    }
+    if (frame_len > 1500) {
+      DeepKernelRun deep;
+      measure(deep, row, "4096");
+      EXPECT_EQ(deep.parser->overflow_count(), 0u) << "the deep FIFO keeps line rate up to jumbo frames";
+    }
+  }
+}
+
+TEST(ParserTop, AuthRegisters) {
+  // The key in registers (little-endian words) checks a frame signed with it.
+  for (bool right_key : {true, false}) {
+    hls::stream<axis_word> in, of, oh;
+    hls::stream<ParsedMeta> om, seen;
+    uint32_t counts[proto::kErrorCount] = {}, auth_counts[proto::kAuthCodeCount] = {};
+    uint32_t overflow = 0, bad = 0, seen_dropped = 0;
+    uint32_t key[4];
+    for (int i = 0; i < 4; i++)
+      key[i] = ((uint32_t)kKey[4 * i] | (uint32_t)kKey[4 * i + 1] << 8 | (uint32_t)kKey[4 * i + 2] << 16 |
+                (uint32_t)kKey[4 * i + 3] << 24) ^
+               (right_key ? 0u : 0x100u);
+    Bytes f = sign(data_from(3, 500), 1000 + right_key);
+    std::vector<axis_word> w = to_words(f, 1);
+    size_t out = 0;
+    for (size_t c = 0; c < w.size() + 400; c++) {
+      if (c < w.size()) in.write(w[c]);
+      fanout_parser(in, of, om, oh, seen, 0, counts, &overflow, &bad, &seen_dropped, hw::kParserAuthRequire, key,
+                    auth_counts);
+      while (!of.empty()) of.read(), out++;
+      while (!om.empty()) om.read();
+      while (!seen.empty()) seen.read();
+    }
+    EXPECT_EQ(out, right_key ? w.size() : 0u);
+    // The top's counters are cumulative: the right key runs first.
+    EXPECT_EQ(auth_counts[proto::kAuthOk], 1u);
+    EXPECT_EQ(auth_counts[proto::kAuthBadTag], right_key ? 0u : 1u);
+  }
+}
