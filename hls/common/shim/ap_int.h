@@ -469,10 +469,18 @@ template <int W, bool S> struct ap_int_base {
       for (int i = 0; i <= lo - hi; i++) r.set_bit(lo - hi - i, f.get_bit(i));
       return r;
     }
+    if (lo / 64 == hi / 64) { // within one word (every byte lane): no whole-width shifts
+      ap_int_base<W, false> r(0);
+      r.shim_w[0] = (shim_w[lo / 64] >> (lo % 64)) & ap_shim_word_ones(hi - lo + 1);
+      return r;
+    }
     ap_int_base<W, false> u(*this);
     u.shim_shr((unsigned)lo);
     u.shim_and(shim_ones(hi - lo + 1));
     return u;
+  }
+  static ap_shim::word ap_shim_word_ones(int n) {
+    return n >= 64 ? ~(ap_shim::word)0 : (((ap_shim::word)1 << n) - 1);
   }
   void shim_set_range(int hi, int lo, const ap_int_base<W, false> &v) {
     shim_check_range(hi, lo);
@@ -480,6 +488,13 @@ template <int W, bool S> struct ap_int_base {
       ap_int_base<W, false> r(0);
       for (int i = 0; i <= lo - hi; i++) r.set_bit(lo - hi - i, v.get_bit(i));
       return shim_set_range(lo, hi, r);
+    }
+    if (lo / 64 == hi / 64) { // within one word (every byte lane): no whole-width shifts
+      ap_shim::word m = ap_shim_word_ones(hi - lo + 1) << (lo % 64);
+      ap_shim::word &w = shim_w[lo / 64];
+      w = (w & ~m) | ((v.shim_w[0] << (lo % 64)) & m);
+      shim_norm();
+      return;
     }
     ap_int_base<W, false> mask = shim_ones(hi - lo + 1), val(v);
     val.shim_and(mask);
