@@ -13,10 +13,10 @@
 //    Neither produces output, so in_arm is read whenever it holds a word: at most one per clock.
 //  * in_fb + in_meta: ACK and NACK frames, already validated by the parser (parser.hpp), with their
 //    ParsedMeta written in the clock of the first beat. One beat per clock at most. The header
-//    comes from the meta (the parser's decode of the same bytes); the set body (beats 1-16, at
-//    most kMaxSetBytes, the whole rest of a feedback frame, which carries no payload) is kept in
-//    a slot of a small body ring. At tlast the frame is decoded into a proto::Feedback (type,
-//    flags, origin, key = (sender, message id), sequence, length, set by proto::decode_set into a
+//    comes from the meta (the parser's decode of the same bytes); the set body and an auth trailer
+//    behind it (beats 1-17: at most kMaxSetBytes + 12, the whole rest of a feedback frame, which
+//    carries no payload) are kept in a slot of a small body ring. At tlast the frame is decoded into a proto::Feedback
+//    (type, flags, origin, key = (sender, message id), sequence, length, set by proto::decode_set into a
 //    proto::FeedbackSet) and applied with on_ack / on_nack in that clock (on_ack may write the
 //    entry's unreported GONE NACKs before its aggregate: up to kMaxOutputsPerEntry outputs).
 //  * `now` is the kernel's own clock counter, incremented by every step(): timeouts are in clocks.
@@ -36,7 +36,13 @@
 //    source port proto::entropy_port(sender, message id), destination the configured port; UDP
 //    checksum 0 (a relay never computes one);
 //  * Fanout header make_header(type, sender, origin, message id, sequence, length) with the
-//    feedback's flags, set = the feedback's set in its shortest encoding (default_build_options).
+//    feedback's flags without AUTH, set = the feedback's set in its shortest encoding
+//    (default_build_options): this kernel does not sign, so what it builds goes unsigned.
+//  * Signed feedback sent on unchanged (a forwarded NACK, a passed-through ACK: the output that
+//    keeps the input's origin) is the exception: its Fanout part goes verbatim from the body slot,
+//    auth trailer included, so the origin's signature still verifies upstream (docs/protocol.md
+//    12: a node forwarding a Fanout part unchanged keeps its trailer); signed_forwarded() counts
+//    them. An undecodable set also goes verbatim (below), without AUTH.
 //  * A dest that is neither this node nor a valid neighbour entry cannot be addressed: the frame
 //    is not built and unroutable() counts it (the same rule as the replicator's, neighbour.hpp).
 //    It is the only place an output is discarded, and it is a configuration error.
@@ -101,10 +107,13 @@
 namespace fanout {
 namespace hw {
 
-// Largest feedback frame: fixed headers + the largest set body, no payload (17 beats).
-static const uint32_t kAggFrameBytes = proto::kFixedHeadersBytes + proto::kMaxSetBytes;
-static const uint32_t kAggBodyBeats = proto::kMaxSetBytes / proto::kBeatBytes; // 16
+// Largest feedback frame: fixed headers + the largest set body + an auth trailer, no payload.
+static const uint32_t kAggFrameBytes = proto::kFixedHeadersBytes + proto::kMaxSetBytes + proto::kAuthTrailerBytes;
+// Beats kept after the fixed headers: the set body and the auth trailer behind it (17).
+static const uint32_t kAggBodyBytes = proto::kMaxSetBytes + proto::kBeatBytes;
+static const uint32_t kAggBodyBeats = kAggBodyBytes / proto::kBeatBytes;
 static_assert(proto::kMaxSetBytes % proto::kBeatBytes == 0, "set body is whole beats");
+static_assert(proto::kAuthTrailerBytes <= proto::kBeatBytes, "a trailer fits the extra beat");
 // Output queue: room for one full table-walk step (kMaxOutputsPerEntry = Children + 1 = 18 for
 // the default shape) plus what the input adds while a frame drains, rounded up to a power of
 // two so pointers wrap by masking.
@@ -143,13 +152,14 @@ enum AckAggCounter {
   kAggCntGoneReported,
   kAggCntEntriesCompleted,
   kAggCntEntriesInUse,
-  kAggCntArmWords,    // ArmWords read
-  kAggCntFramesIn,    // frames read from in_fb (every kind)
-  kAggCntFramesOut,   // frames written to out
-  kAggCntUnroutable,  // outputs whose dest has no neighbour entry (not sent)
-  kAggCntUndecodable, // feedback frames passed through undecoded
-  kAggCntNotFeedback, // frames on in_fb that are not ACK/NACK (dropped)
-  kAggCntBuildErrors, // outputs build_frame refused (never expected; not sent)
+  kAggCntArmWords,        // ArmWords read
+  kAggCntFramesIn,        // frames read from in_fb (every kind)
+  kAggCntFramesOut,       // frames written to out
+  kAggCntUnroutable,      // outputs whose dest has no neighbour entry (not sent)
+  kAggCntUndecodable,     // feedback frames passed through undecoded
+  kAggCntNotFeedback,     // frames on in_fb that are not ACK/NACK (dropped)
+  kAggCntBuildErrors,     // outputs build_frame refused (never expected; not sent)
+  kAggCntSignedForwarded, // signed feedback sent on verbatim, trailer kept (forwarded, passed through)
   kAggCntCount
 };
 
@@ -203,6 +213,7 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
   uint32_t undecodable() const { return undecodable_; }
   uint32_t not_feedback() const { return not_feedback_; }
   uint32_t build_errors() const { return build_errors_; }
+  uint32_t signed_forwarded() const { return signed_forwarded_; }
   // Status for simulations and tests: the clock counter the next step() uses, table-walk steps
   // run so far (slots examined), outputs waiting in the queue.
   uint32_t now() const { return now_; }
@@ -235,6 +246,7 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
     c[kAggCntUndecodable] = undecodable_;
     c[kAggCntNotFeedback] = not_feedback_;
     c[kAggCntBuildErrors] = build_errors_;
+    c[kAggCntSignedForwarded] = signed_forwarded_;
   }
 
   // One clock.
@@ -299,8 +311,9 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
  private:
   struct OutEntry {
     proto::AggOutput out;
-    bool raw;                    // pass through the frame in body_[body_rd_] (undecodable set)
+    bool raw;                    // send the frame in body_[body_rd_] on: undecodable set, or signed
     proto::FanoutHeader raw_hdr; // its Fanout header, sent verbatim
+    uint32_t raw_body;           // bytes of it after the header: set body (+ auth trailer if signed)
   };
 
   static proto::AggregatorConfig agg_config(const AckAggConfig &c) {
@@ -330,16 +343,21 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
     undecodable_ = 0;
     not_feedback_ = 0;
     build_errors_ = 0;
+    signed_forwarded_ = 0;
   }
 
   uint32_t queue_free() const { return kQueueDepth - (q_wr_ - q_rd_); }
 
-  void enqueue(const proto::AggOutput &o, bool raw) {
+  // raw: the input frame goes on verbatim from its body slot; keep_auth: with its auth trailer
+  // (signed feedback forwarded unchanged keeps its origin's signature, docs/protocol.md 12);
+  // otherwise without AUTH (the trailer does not cover what is sent).
+  void enqueue(const proto::AggOutput &o, bool raw, bool keep_auth = false) {
     OutEntry &e = q_[q_wr_ & kQueueMask];
     e.out = o;
     e.raw = raw;
     e.raw_hdr = fb_meta_.hdr;
-    e.raw_hdr.flags = (uint8_t)(e.raw_hdr.flags & ~proto::kFlagAuth); // the trailer is not kept
+    e.raw_body = fb_meta_.hdr.set_len + (keep_auth ? proto::kAuthTrailerBytes : 0u);
+    if (!keep_auth) e.raw_hdr.flags = (uint8_t)(e.raw_hdr.flags & ~proto::kFlagAuth);
     q_wr_++;
   }
 
@@ -368,10 +386,23 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
     if (code == proto::kOk) {
       uint32_t n = h.type == proto::kTypeAck ? agg_.on_ack(fb, now_, fb_out_, kMaxOutputsPerEntry)
                                              : (agg_.on_nack(fb, now_, fb_out_[0]) ? 1u : 0u);
+      // Signed feedback sent on unchanged (a forwarded NACK, a passed-through ACK: the output that
+      // keeps the child's origin) goes verbatim with its trailer, as software relays send it; at
+      // most one output per input is the input itself, so one body slot is enough.
+      bool signed_in = (h.flags & proto::kFlagAuth) != 0 && h.origin != agg_.config().self &&
+                       fb_meta_.payload_len == 0 &&
+                       fb_meta_.frame_len >= proto::kSetOffset + h.set_len + proto::kAuthTrailerBytes;
+      bool slot_used = false;
       for (uint32_t i = 0; i < kMaxOutputsPerEntry; i++) {
         if (i >= n) break;
-        enqueue(fb_out_[i], false);
+        bool verbatim = signed_in && !slot_used && fb_out_[i].fb.origin == h.origin;
+        enqueue(fb_out_[i], verbatim, verbatim);
+        if (verbatim) {
+          slot_used = true;
+          signed_forwarded_++;
+        }
       }
+      if (slot_used) body_wr_++;
       return;
     }
     // Undecodable: the original frame goes upstream; the body slot stays until it is sent.
@@ -427,7 +458,7 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
       // The set body rides as build_frame's payload (lengths and checksums right), then the
       // original Fanout header (encoding, set length) is written over the one built.
       proto::BasicReceiverSet<1> none;
-      code = proto::build_frame(net, e.raw_hdr, none, body_[(body_rd_ - 1) & kAggBodyMask], e.raw_hdr.set_len,
+      code = proto::build_frame(net, e.raw_hdr, none, body_[(body_rd_ - 1) & kAggBodyMask], e.raw_body,
                                 proto::default_build_options(), out_buf_, kAggFrameBytes, &out_len_);
       proto::write_fanout_header(e.raw_hdr, out_buf_ + proto::kFanoutOffset);
     }
@@ -471,7 +502,7 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
 
   // Feedback frame in progress: its meta and set body (slot body_wr_ of the ring).
   ParsedMeta fb_meta_;
-  uint8_t body_[kAggBodySlots][proto::kMaxSetBytes];
+  uint8_t body_[kAggBodySlots][kAggBodyBytes];
   uint32_t body_wr_; // slot receiving; slots body_rd_ .. body_wr_-1 hold undecodable frames
   uint32_t body_rd_;
   uint32_t fb_beat_; // beats of the frame read so far, saturating at kAggBodyBeats + 1
@@ -490,6 +521,7 @@ template <uint32_t Sets = 1024, uint32_t Ways = 4, uint32_t Children = 17, uint3
   uint32_t undecodable_;
   uint32_t not_feedback_;
   uint32_t build_errors_;
+  uint32_t signed_forwarded_;
 };
 
 } // namespace hw

@@ -786,21 +786,26 @@ TEST(AckAgg, ThroughputContract) {
   EXPECT_LE(two.lat_max, 2u);
 }
 
-TEST(AckAgg, SignedFeedbackIsDecodedAndSentOnUnsigned) {
-  // Children's ACKs and NACKs signed (proto/auth.hpp): the kernel aggregates and forwards them
-  // exactly as their unsigned twins (the reference sees the feedback without AUTH), and every
-  // frame it sends parses without AUTH: it keeps no trailer and does not sign.
+TEST(AckAgg, SignedFeedbackIsAggregatedAndForwardedVerbatim) {
+  // Children's ACKs and NACKs signed (proto/auth.hpp). ACKs are merged as their unsigned twins
+  // are, and the aggregate, this node's own, goes unsigned (the kernel does not sign). A NACK
+  // forwarded unchanged goes verbatim, trailer kept: its origin's signature still verifies.
   KernelRun r;
   r.cfg = make_config(1u << 30, 100);
   const uint8_t key[16] = {1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 121, 98, 219};
   uint32_t counter = 0;
-  auto sign = [&](FbFrame f) {
+  auto bytes_of = [](const Words &w) {
     std::vector<uint8_t> b;
-    for (const axis_word &w : f.words) {
-      proto::Beat beat = hw::to_beat(w);
+    for (const axis_word &x : w) {
+      proto::Beat beat = hw::to_beat(x);
       for (uint32_t i = 0; i < proto::kBeatBytes; i++)
         if ((beat.keep >> i) & 1) b.push_back(beat.data[i]);
     }
+    return b;
+  };
+  std::vector<std::vector<uint8_t>> signed_nacks;
+  auto sign = [&](FbFrame f) {
+    std::vector<uint8_t> b = bytes_of(f.words);
     size_t n = b.size();
     b.resize(n + proto::kAuthTrailerBytes);
     uint32_t len = 0;
@@ -809,16 +814,18 @@ TEST(AckAgg, SignedFeedbackIsDecodedAndSentOnUnsigned) {
     f.meta.hdr.flags = (uint8_t)(f.meta.hdr.flags | proto::kFlagAuth);
     f.meta.frame_len = len;
     f.words = to_words(b.data(), len, 0, f.meta.ingress_port);
+    if (f.fb.type == proto::kTypeNack) signed_nacks.push_back(b);
     return f;
   };
-  for (uint32_t m = 0; m < 20; m++) {
+  const uint32_t kMessages = 20;
+  for (uint32_t m = 0; m < kMessages; m++) {
     r.arms.push_back(arm_word(5, m, 5, 301, 301, 301, 1, false));
     r.arms.push_back(arm_word(5, m, 5, 302, 302, 302, 1, true));
   }
-  for (uint32_t m = 0; m < 20; m++) {
+  for (uint32_t m = 0; m < kMessages; m++) {
     proto::Feedback nack = feedback(proto::kTypeNack, 302, 5, m, 0, 1);
     nack.set.append_range(302, 302);
-    r.frames.push_back(sign(make_fb_frame(nack, proto::kSetList)));
+    r.frames.push_back(sign(make_fb_frame(nack, proto::kSetRanges)));
     r.frames.back().arm_before = r.arms.size();
     for (proto::NodeId c : {301, 302}) {
       proto::Feedback ack = feedback(proto::kTypeAck, c, 5, m, 1, 1);
@@ -827,22 +834,36 @@ TEST(AckAgg, SignedFeedbackIsDecodedAndSentOnUnsigned) {
     }
   }
   r.go();
-  r.check();
-  EXPECT_EQ(r.got.size(), 40u) << "one NACK forwarded and one aggregate per message";
+  EXPECT_EQ(r.k->signed_forwarded(), kMessages);
+  ASSERT_EQ(r.got.size(), 2 * kMessages) << "one NACK forwarded and one aggregate per message";
+  size_t nacks = 0, acks = 0;
   for (const Words &w : r.got) {
-    std::vector<uint8_t> b;
-    for (const axis_word &x : w) {
-      proto::Beat beat = hw::to_beat(x);
-      for (uint32_t i = 0; i < proto::kBeatBytes; i++)
-        if ((beat.keep >> i) & 1) b.push_back(beat.data[i]);
-    }
+    std::vector<uint8_t> b = bytes_of(w);
     proto::ParseConfig pc = proto::default_parse_config();
     pc.verify_udp_checksum = false;
     proto::ParsedPacket pp;
     proto::ReceiverSet scratch;
     ASSERT_EQ(proto::parse_frame(b.data(), (uint32_t)b.size(), pc, pp, &scratch), proto::kOk);
-    EXPECT_FALSE(pp.auth);
+    if (pp.hdr.type == proto::kTypeNack) {
+      ASSERT_TRUE(pp.auth) << "a forwarded NACK keeps its trailer";
+      EXPECT_EQ(pp.hdr.origin, 302);
+      proto::AuthResult res;
+      EXPECT_EQ(proto::auth_verify_fanout(b.data() + proto::kFanoutOffset, (uint32_t)b.size() - proto::kFanoutOffset,
+                                          true, pp.auth_offset - proto::kFanoutOffset, key, res),
+                proto::kAuthOk);
+      // The Fanout part is the child's, byte for byte (outer headers are this node's).
+      const std::vector<uint8_t> &in = signed_nacks[nacks];
+      ASSERT_EQ(b.size(), in.size());
+      EXPECT_TRUE(std::equal(in.begin() + proto::kFanoutOffset, in.end(), b.begin() + proto::kFanoutOffset));
+      nacks++;
+    } else {
+      EXPECT_FALSE(pp.auth) << "the aggregate is this node's, unsigned";
+      EXPECT_EQ(pp.hdr.origin, kSelf);
+      acks++;
+    }
   }
+  EXPECT_EQ(nacks, kMessages);
+  EXPECT_EQ(acks, kMessages);
 }
 
 TEST(AckAgg, UndecodableSetPassesThroughVerbatim) {
