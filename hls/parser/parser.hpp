@@ -47,7 +47,8 @@
 // accept mode it is counted and kept. Peer-monitor frames are not checked (see step()).
 //  * SipHash is sequential within a frame: one SipRound per clock (four 64-bit add-rotate-xor
 //    layers, what fits a 300 MHz clock) absorbs 8 bytes per 2 clocks, 4 bytes per clock against
-//    the 64 bytes per clock a port delivers. So kParserAuthLanes = 16 lanes hash 16 frames at
+//    the 64 bytes per clock a port delivers. So kParserAuthLanes = 16 lanes (fanout/hls/
+//    siphash_lanes.hpp, shared with hls/auth_signer) hash 16 frames at
 //    once. A frame gets a lane at tlast, in arrival order; its lane reads it back from the FIFO
 //    through a second read port that serves one lane per clock (round robin), one beat at a time
 //    into a 2-beat buffer per lane (modelled by a fetch count: the C model reads the bytes from
@@ -75,6 +76,7 @@
 #include "fanout/hls/axis.hpp"
 #include "fanout/hls/compat.hpp"
 #include "fanout/hls/parsed_meta.hpp"
+#include "fanout/hls/siphash_lanes.hpp"
 #include "fanout/proto/auth.hpp"
 #include "fanout/proto/packet.hpp"
 #include "fanout/proto/receiver_set.hpp"
@@ -148,8 +150,7 @@ template <uint32_t FifoBeats> class BasicParser {
   void reset() {
     desc_assign_ = 0;
     desc_verdict_ = 0;
-    auth_rr_ = 0;
-    for (uint32_t l = 0; l < kParserAuthLanes; l++) lanes_[l].busy = false;
+    lanes_.reset();
     for (uint32_t i = 0; i < proto::kAuthCodeCount; i++) auth_counts_[i] = 0;
     window_.clear();
     wr_ = 0;
@@ -188,11 +189,9 @@ template <uint32_t FifoBeats> class BasicParser {
   // authentication on (dropped only in require mode), the others dropped.
   uint32_t auth_count(int code) const { return code >= 0 && code < proto::kAuthCodeCount ? auth_counts_[code] : 0; }
   // Lanes hashing a frame now.
-  uint32_t auth_lanes_busy() const {
-    uint32_t n = 0;
-    for (uint32_t l = 0; l < kParserAuthLanes; l++) n += lanes_[l].busy ? 1u : 0u;
-    return n;
-  }
+  uint32_t auth_lanes_busy() const { return lanes_.busy_count(); }
+  // The lanes' Reader (siphash_lanes.hpp): byte off of the frame at FIFO pointer start.
+  uint8_t frame_byte(uint32_t start, uint32_t off) const { return fifo_byte(start, off); }
 
   // Frames classified with each ParseError code (kOk: forwarded Fanout frames, kNotFanout:
   // frames passed to the host, others: malformed frames dropped).
@@ -373,35 +372,10 @@ template <uint32_t FifoBeats> class BasicParser {
     ParsedMeta meta;
   };
 
-  // One SipHash-2-4 lane (the header comment): hashes one frame's Fanout part, header to counter.
-  struct AuthLane {
-    bool busy;
-    bool done;        // tag computed
-    bool tag_ok;      // ... and equal to the trailer's
-    uint32_t desc;    // descriptor index of its frame
-    uint32_t start;   // FIFO pointer of the frame's first beat
-    uint32_t msg_len; // bytes hashed: Fanout header, set, payload and the counter
-    uint32_t pos;     // bytes absorbed (whole words)
-    uint32_t fetched; // beats read back through the auth port
-    uint32_t need;    // beats through the tag's last byte
-    uint8_t phase;    // 0-1: the two rounds of a word; 0-5 of the last word and finalization
-    uint64_t word;    // the word being absorbed
-    proto::SipHash24 h;
-  };
-
   // A byte of the committed frame starting at FIFO pointer start (frame offset off).
   uint8_t fifo_byte(uint32_t start, uint32_t off) const {
     const axis_word &w = fifo_[(start + off / proto::kBeatBytes) & kFifoMask];
     return (uint8_t)byte(w.data, off % proto::kBeatBytes).to_uint();
-  }
-  // Little-endian 8 bytes of the Fanout part at fo offset off, n of them (0..8), the rest 0.
-  uint64_t fo_word(uint32_t start, uint32_t off, uint32_t n) const {
-    uint64_t v = 0;
-    for (uint32_t i = 0; i < 8; i++) {
-      FANOUT_HLS_PRAGMA(HLS UNROLL)
-      if (i < n) v |= (uint64_t)fifo_byte(start, proto::kFanoutOffset + off + i) << (8 * i);
-    }
-    return v;
   }
   uint32_t fo_be32(uint32_t start, uint32_t off) const {
     uint32_t v = 0;
@@ -421,10 +395,12 @@ template <uint32_t FifoBeats> class BasicParser {
       FrameDesc &d = desc_[desc_verdict_ & kFifoMask];
       if (d.state != kDescAuth) {
         desc_verdict_++;
-      } else if (d.has_lane && lanes_[d.lane].done) {
-        AuthLane &l = lanes_[d.lane];
+      } else if (d.has_lane && lanes_.done(d.lane)) {
+        // The tag the frame carries, behind the counter the lane hashed.
+        uint32_t tag_off = d.trailer + proto::kAuthTagOff;
+        uint64_t sent = ((uint64_t)fo_be32(d.start, tag_off) << 32) | fo_be32(d.start, tag_off + 4);
         int code = proto::kAuthBadTag;
-        if (l.tag_ok) code = window_.accept(d.meta.hdr.origin, fo_be32(d.start, d.trailer));
+        if (lanes_.tag(d.lane) == sent) code = window_.accept(d.meta.hdr.origin, fo_be32(d.start, d.trailer));
         auth_counts_[code]++;
         if (code == proto::kAuthOk) {
           d.state = kDescReady;
@@ -436,7 +412,7 @@ template <uint32_t FifoBeats> class BasicParser {
         } else {
           d.state = kDescDrop;
         }
-        l.busy = false;
+        lanes_.release(d.lane);
         desc_verdict_++;
       }
     }
@@ -446,85 +422,27 @@ template <uint32_t FifoBeats> class BasicParser {
       if (d.state != kDescAuth) {
         desc_assign_++;
       } else {
-        uint32_t free_lane = kParserAuthLanes;
-        for (uint32_t l = 0; l < kParserAuthLanes; l++) {
-          FANOUT_HLS_PRAGMA(HLS UNROLL)
-          if (!lanes_[l].busy && free_lane == kParserAuthLanes) free_lane = l;
-        }
-        if (free_lane != kParserAuthLanes) {
-          AuthLane &l = lanes_[free_lane];
-          l.busy = true;
-          l.done = false;
-          l.tag_ok = false;
-          l.desc = desc_assign_;
-          l.start = d.start;
-          l.msg_len = d.trailer + proto::kAuthCounterOff + 4;
-          l.pos = 0;
-          l.fetched = 0;
-          l.need =
-              (proto::kFanoutOffset + d.trailer + proto::kAuthTrailerBytes + proto::kBeatBytes - 1) / proto::kBeatBytes;
-          l.phase = 0;
-          l.h.init(auth_key_);
+        uint32_t free_lane = lanes_.free_lane();
+        if (free_lane != Lanes::kNone) {
+          SipHashJob job;
+          job.start = d.start;
+          job.base = proto::kFanoutOffset;
+          job.body_len = d.trailer + proto::kAuthCounterOff + 4; // through the counter
+          job.or_off = 0;
+          job.or_mask = 0;
+          job.tail = 0;
+          job.tail_len = 0;
+          job.need = (proto::kFanoutOffset + d.trailer + proto::kAuthTrailerBytes + proto::kBeatBytes - 1) /
+                     proto::kBeatBytes; // through the tag
+          lanes_.start(free_lane, job, auth_key_);
           d.lane = (uint8_t)free_lane;
           d.has_lane = true;
           desc_assign_++;
         }
       }
     }
-    // The auth read port: one beat for one lane per clock, round robin, into its 2-beat buffer.
-    for (uint32_t k = 0; k < kParserAuthLanes; k++) {
-      uint32_t i = (auth_rr_ + k) % kParserAuthLanes;
-      AuthLane &l = lanes_[i];
-      uint32_t first_needed = (proto::kFanoutOffset + l.pos) / proto::kBeatBytes;
-      if (l.busy && !l.done && l.fetched < l.need && l.fetched < first_needed + 2) {
-        l.fetched++;
-        auth_rr_ = (i + 1) % kParserAuthLanes;
-        break;
-      }
-    }
-    // Every lane: one SipRound when its bytes are in its buffer.
-    for (uint32_t i = 0; i < kParserAuthLanes; i++) {
-      FANOUT_HLS_PRAGMA(HLS UNROLL)
-      AuthLane &l = lanes_[i];
-      if (!l.busy || l.done) continue;
-      if (l.pos + 8 <= l.msg_len) { // a whole word
-        uint32_t last_beat = (proto::kFanoutOffset + l.pos + 7) / proto::kBeatBytes;
-        if (last_beat >= l.fetched) continue; // not fetched yet
-        if (l.phase == 0) {
-          l.word = fo_word(l.start, l.pos, 8);
-          l.h.v3 ^= l.word;
-          l.h.sip_round();
-          l.phase = 1;
-        } else {
-          l.h.sip_round();
-          l.h.v0 ^= l.word;
-          l.pos += 8;
-          l.phase = 0;
-        }
-      } else {                            // the last word (message length in its top byte), then the finalization
-        if (l.fetched < l.need) continue; // the last word and the tag are in the last beats
-        if (l.phase == 0) {
-          l.word = fo_word(l.start, l.pos, l.msg_len - l.pos) | ((uint64_t)(l.msg_len & 0xFF) << 56);
-          l.h.v3 ^= l.word;
-          l.h.sip_round();
-        } else if (l.phase == 1) {
-          l.h.sip_round();
-          l.h.v0 ^= l.word;
-        } else if (l.phase == 2) {
-          l.h.v2 ^= 0xFF;
-          l.h.sip_round();
-        } else {
-          l.h.sip_round();
-        }
-        if (l.phase == 5) {
-          uint64_t tag = l.h.v0 ^ l.h.v1 ^ l.h.v2 ^ l.h.v3;
-          uint64_t sent = ((uint64_t)fo_be32(l.start, l.msg_len) << 32) | fo_be32(l.start, l.msg_len + 4);
-          l.done = true;
-          l.tag_ok = tag == sent;
-        }
-        l.phase++;
-      }
-    }
+    // The lanes: the auth read port serves one lane, every lane runs one round.
+    lanes_.step(*this);
   }
 
   uint16_t udp_port_;
@@ -553,10 +471,10 @@ template <uint32_t FifoBeats> class BasicParser {
   proto::ReceiverSet scratch_; // decode_set's output (only validity is used)
 
   // Authentication engine.
-  AuthLane lanes_[kParserAuthLanes];
+  typedef SipHashLanes<kParserAuthLanes> Lanes;
+  Lanes lanes_;
   uint32_t desc_assign_;  // next descriptor to consider for a lane
   uint32_t desc_verdict_; // next descriptor to settle
-  uint32_t auth_rr_;      // the auth read port's next lane
   proto::ReplayWindow<kParserAuthOrigins> window_;
   uint32_t auth_counts_[proto::kAuthCodeCount];
 

@@ -1,0 +1,47 @@
+// fanout_auth_signer: the synthesis top of the egress signer (auth_signer.hpp), P = 2 ports over
+// one static fanout::hw::AuthSigner. Free-running (ap_ctrl_none): one call is one clock.
+//
+// Ports:
+//  * in[2] (from the NIC shell's transmit ports), out[2] (to the MACs): AXI-Stream with register
+//    slices (axis register both). No depth: the kernel's buffering is its FIFO per port.
+//  * s_axilite (bundle ctrl): enable (0: every frame passes unchanged), self_id (the origin it
+//    signs for), udp_port (0 means proto::kDefaultUdpPort), key[4] (the 16-byte group key, key byte
+//    4i + j in bits 8j+7..8j of word i, as the parser's auth_key); next_counter (read: the counter
+//    the next signed frame takes); counters[kSignCntCount] (SignerCounter).
+//
+// C++14, synthesizable subset.
+#include <stdint.h>
+
+#include "ap_int.h"
+#include "hls_stream.h"
+
+#include "auth_signer.hpp"
+#include "fanout/hls/axis.hpp"
+#include "fanout/hls/compat.hpp"
+#include "fanout/proto/wire.hpp"
+
+extern "C" void fanout_auth_signer(hls::stream<fanout::hw::axis_word> in[2], hls::stream<fanout::hw::axis_word> out[2],
+                                   uint8_t enable, uint16_t self_id, uint16_t udp_port, const uint32_t key[4],
+                                   uint32_t *next_counter, uint32_t counters[fanout::hw::kSignCntCount]) {
+  FANOUT_HLS_PRAGMA(HLS INTERFACE ap_ctrl_none port = return )
+  FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = in)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE axis register both port = out)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = enable bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = self_id bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = udp_port bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = key bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = next_counter bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = counters bundle = ctrl)
+  FANOUT_HLS_PRAGMA(HLS PIPELINE II = 1)
+
+  static fanout::hw::AuthSigner<2> signer;
+  uint8_t k[16];
+  for (uint32_t i = 0; i < 16; i++) {
+    FANOUT_HLS_PRAGMA(HLS UNROLL)
+    k[i] = (uint8_t)(key[i / 4] >> (8 * (i % 4)));
+  }
+  signer.configure(enable != 0, self_id, k, udp_port == 0 ? fanout::proto::kDefaultUdpPort : udp_port);
+  signer.step(in, out);
+  *next_counter = signer.next_counter();
+  signer.read_counters(counters);
+}
