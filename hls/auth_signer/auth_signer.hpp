@@ -25,6 +25,11 @@
 //    header checksum recomputed; UDP checksum 0, which IPv4 allows: the tag covers the Fanout part,
 //    and every frame the NIC builds already sends 0) and the trailer after its last byte: merged
 //    into its last beat when 12 bytes are free there, else split across it and one more beat.
+//  * Heartbeats bypass: a single-beat PROBE with hops-left 0 or 1 (the link monitor's and the peer
+//    monitor's, which parsers do not check: hls/parser) skips the FIFO through a 4-frame queue
+//    and leaves at the next frame boundary, ahead of the frames waiting for their tags: the
+//    shell serves them with strict priority, and a heartbeat held behind a jumbo frame's
+//    signature (8 us) would read as a dead peer. It is never signed (kSignCntHeartbeats).
 //  * Cost: 12 bytes per signed frame; latency about 2 clocks per 8 bytes of Fanout part + 8; line
 //    rate needs the FIFO to hold what arrives while the oldest frame hashes (figures: docs/hls.md).
 //
@@ -53,12 +58,14 @@ namespace hw {
 // Per port: a FIFO of two maximum frames (one leaving while the next hashes) and 16 lanes.
 static const uint32_t kSignerFifoBeats = 512;
 static const uint32_t kSignerLanes = 16;
+static const uint32_t kSignerHeartbeatSlots = 4; // a heartbeat per peer interval per port: never more queued
 
 enum SignerCounter {
   kSignCntSigned = 0,       // frames signed
   kSignCntPassedSigned,     // frames that already carried AUTH (sent unchanged)
   kSignCntPassedOther,      // Fanout frames of another origin, non-Fanout and inconsistent frames
   kSignCntCounterExhausted, // signable frames sent unsigned: the counter reached 2^32 - 1
+  kSignCntHeartbeats,       // link-local heartbeats sent through the bypass, unsigned
   kSignCntCount
 };
 
@@ -132,6 +139,9 @@ template <uint32_t P, uint32_t FifoBeats = kSignerFifoBeats, uint32_t Lanes = kS
     uint32_t wr, rd, commit; // beat pointers: next write, next read, end of the last whole frame
     uint32_t desc_wr, desc_rd, desc_assign;
     SipHashLanes<Lanes> lanes;
+    // Heartbeat bypass (single-beat frames).
+    axis_word hb[kSignerHeartbeatSlots];
+    uint32_t hb_wr, hb_rd;
     // Frame arriving.
     uint32_t in_beats, in_bytes;
     bool in_candidate;   // beat 0 says signable (before the lengths are known)
@@ -144,6 +154,7 @@ template <uint32_t P, uint32_t FifoBeats = kSignerFifoBeats, uint32_t Lanes = kS
 
     void reset() {
       wr = rd = commit = 0;
+      hb_wr = hb_rd = 0;
       desc_wr = desc_rd = desc_assign = 0;
       lanes.reset();
       in_beats = in_bytes = 0;
@@ -184,9 +195,28 @@ template <uint32_t P, uint32_t FifoBeats = kSignerFifoBeats, uint32_t Lanes = kS
     return proto::load_be16(fo + proto::kFoOriginOff) == self_;
   }
 
+  // A link-local heartbeat: a single-beat IPv4/UDP Fanout PROBE with hops-left 0 or 1.
+  bool heartbeat(const axis_word &w) const {
+    if (w.last != 1) return false;
+    uint8_t h[proto::kFixedHeadersBytes];
+    for (uint32_t i = 0; i < proto::kFixedHeadersBytes; i++) {
+      FANOUT_HLS_PRAGMA(HLS UNROLL)
+      h[i] = (uint8_t)byte(w.data, i).to_uint();
+    }
+    const uint8_t *fo = h + proto::kFanoutOffset;
+    return proto::load_be16(h + proto::kEthTypeOff) == proto::kEtherTypeIpv4 &&
+           h[proto::kIpProtoOff] == proto::kIpProtoUdp && proto::load_be16(h + proto::kUdpDstPortOff) == udp_port_ &&
+           (fo[proto::kFoVerTypeOff] & 0x0F) == proto::kTypeProbe && fo[proto::kFoHopsOff] <= proto::kPeerProbeHops;
+  }
+
   void step_port(Port &t, hls::stream<axis_word> &in, hls::stream<axis_word> &out) {
-    // ---- Output: the head frame, in order; a signed one once its tag is known.
-    if (t.desc_rd != t.desc_wr && !out.full()) {
+    // ---- Output: a bypassed heartbeat at a frame boundary; else the head frame, in order (a
+    // signed one once its tag is known).
+    bool boundary = t.out_beat == 0 && !t.out_extra;
+    if (boundary && t.hb_rd != t.hb_wr && !out.full()) {
+      out.write(t.hb[t.hb_rd % kSignerHeartbeatSlots]);
+      t.hb_rd++;
+    } else if (t.desc_rd != t.desc_wr && !out.full()) {
       FrameDesc &d = t.desc[t.desc_rd & kFifoMask];
       // A signed frame starts once its tag is known (its lane is released then: the trailer is
       // kept in t.trailer for the frame's last beat).
@@ -280,6 +310,12 @@ template <uint32_t P, uint32_t FifoBeats = kSignerFifoBeats, uint32_t Lanes = kS
     // ---- Input: a beat when the FIFO has room.
     if (!in.empty() && t.wr - t.rd < FifoBeats) {
       axis_word w = in.read();
+      if (t.in_beats == 0 && enabled_ && t.hb_wr - t.hb_rd < kSignerHeartbeatSlots && heartbeat(w)) {
+        t.hb[t.hb_wr % kSignerHeartbeatSlots] = w;
+        t.hb_wr++;
+        counts_[kSignCntHeartbeats]++;
+        return;
+      }
       if (t.in_beats == 0) {
         bool signed_in = false;
         t.in_candidate = enabled_ && signable_head(w, &t.in_ip_total, &signed_in);

@@ -44,7 +44,10 @@
 // every valid Fanout frame with kFlagAuth is held in the FIFO until its SipHash-2-4 tag and replay
 // counter are checked; one that fails is dropped whole and counted by proto::AuthCode
 // (auth_count()). In require mode an unsigned Fanout frame is dropped at tlast (kAuthUnsigned); in
-// accept mode it is counted and kept. Peer-monitor frames are not checked (see step()).
+// accept mode it is counted and kept. Frames from this node's host (ingress port
+// proto::kPortLocal) are trusted: unsigned ones are kept uncounted in both modes (the node signs
+// what it sends on, hls/auth_signer); signed ones are checked. So are link-local heartbeats (PROBE
+// with hops-left 0, trusted_unsigned()). Peer-monitor frames are not checked (see step()).
 //  * SipHash is sequential within a frame: one SipRound per clock (four 64-bit add-rotate-xor
 //    layers, what fits a 300 MHz clock) absorbs 8 bytes per 2 clocks, 4 bytes per clock against
 //    the 64 bytes per clock a port delivers. So kParserAuthLanes = 16 lanes (fanout/hls/
@@ -81,6 +84,7 @@
 #include "fanout/proto/packet.hpp"
 #include "fanout/proto/receiver_set.hpp"
 #include "fanout/proto/set_codec.hpp"
+#include "fanout/proto/split.hpp"
 #include "fanout/proto/wire.hpp"
 
 namespace fanout {
@@ -140,7 +144,7 @@ template <uint32_t FifoBeats> class BasicParser {
   static_assert(FifoBeats >= 2 * kMaxFrameBeats, "FIFO must hold two maximum frames");
   static_assert((FifoBeats & kFifoMask) == 0, "FIFO size must be a power of two");
 
-  BasicParser() : udp_port_(proto::kDefaultUdpPort), auth_mode_(kParserAuthOff) {
+  BasicParser() : udp_port_(proto::kDefaultUdpPort), auth_mode_(kParserAuthOff), fifo_limit_(FifoBeats) {
     for (uint32_t i = 0; i < 16; i++) auth_key_[i] = 0;
     reset();
   }
@@ -185,6 +189,13 @@ template <uint32_t FifoBeats> class BasicParser {
     }
   }
   uint8_t auth_mode() const { return auth_mode_; }
+  // Beats of the FIFO in use (1..FifoBeats; default all): a simulation builds the deep FIFO once
+  // and models the shallower one unless authentication needs the depth. Set while empty.
+  void set_fifo_limit(uint32_t beats) {
+    fifo_limit_ =
+        beats == 0 || beats > FifoBeats ? FifoBeats : (beats < 2 * kMaxFrameBeats ? 2 * kMaxFrameBeats : beats);
+  }
+  uint32_t fifo_limit() const { return fifo_limit_; }
   // Frames per proto::AuthCode: kAuthOk passed, kAuthUnsigned unsigned Fanout frames seen with
   // authentication on (dropped only in require mode), the others dropped.
   uint32_t auth_count(int code) const { return code >= 0 && code < proto::kAuthCodeCount ? auth_counts_[code] : 0; }
@@ -289,7 +300,7 @@ template <uint32_t FifoBeats> class BasicParser {
 
       if (in_overflow_ || in_bad_ || in_bytes_ > proto::kMaxFrameBytes) {
         wr_ = commit_; // dropping this frame: nothing of it stays
-      } else if (wr_ - rd_ >= kFifoBeats) {
+      } else if (wr_ - rd_ >= fifo_limit_) {
         in_overflow_ = true; // no room: drop the frame in progress whole
         wr_ = commit_;
       } else {
@@ -319,12 +330,13 @@ template <uint32_t FifoBeats> class BasicParser {
             } else {
               seen_dropped_++;
             }
-          } else if (code == proto::kOk && auth_mode_ == kParserAuthRequire && auth_offset == 0) {
-            auth_counts_[proto::kAuthUnsigned]++; // unsigned where signing is required: dropped
+          } else if (code == proto::kOk && auth_mode_ == kParserAuthRequire && auth_offset == 0 &&
+                     !trusted_unsigned(meta)) {
+            auth_counts_[proto::kAuthUnsigned]++; // unsigned from the network where required: dropped
           } else if (code == proto::kOk || code == proto::kNotFanout) {
             meta.ingress_port = in_ingress_;
             bool check = code == proto::kOk && auth_mode_ != kParserAuthOff && auth_offset != 0;
-            if (code == proto::kOk && auth_mode_ != kParserAuthOff && auth_offset == 0)
+            if (code == proto::kOk && auth_mode_ != kParserAuthOff && auth_offset == 0 && !trusted_unsigned(meta))
               auth_counts_[proto::kAuthUnsigned]++; // accept mode: counted, kept
             FrameDesc &d = desc_[desc_wr_ & kFifoMask];
             d.to_host = code == proto::kNotFanout;
@@ -371,6 +383,14 @@ template <uint32_t FifoBeats> class BasicParser {
     uint32_t trailer; // kDescAuth: offset of the auth trailer in the Fanout part
     ParsedMeta meta;
   };
+
+  // Unsigned frames kept (and not counted) even where signing is required: from this node's host
+  // (ingress kPortLocal; the node signs what it sends on), and link-local heartbeats (PROBE with
+  // hops-left 0: a link monitor's, never forwarded; like the peer monitor's, they carry only
+  // liveness, so a forged one can delay a failure's detection, never fake data or a failure).
+  bool trusted_unsigned(const ParsedMeta &m) const {
+    return in_ingress_ == proto::kPortLocal || (m.hdr.type == proto::kTypeProbe && m.hdr.hops_left == 0);
+  }
 
   // A byte of the committed frame starting at FIFO pointer start (frame offset off).
   uint8_t fifo_byte(uint32_t start, uint32_t off) const {
@@ -448,6 +468,7 @@ template <uint32_t FifoBeats> class BasicParser {
   uint16_t udp_port_;
   uint8_t auth_mode_;
   uint8_t auth_key_[16];
+  uint32_t fifo_limit_; // beats of fifo_ in use
   // Beat FIFO. Pointers count beats modulo 2^32; the slot is the pointer masked.
   axis_word fifo_[kFifoBeats];
   uint32_t wr_;                     // next write (frame in progress included)

@@ -257,8 +257,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         proto::AuthResult r;
         c = proto::auth_check(e.frame.data(), (uint32_t)e.frame.size(), e.pp, kKey, *g_window, r);
       }
-      want_auth[c]++;
-      if (!proto::auth_accepted(c, auth_mode == hw::kParserAuthRequire)) continue; // dropped
+      // Trusted unsigned (kept, not counted): from this node's host, or a link-local heartbeat.
+      bool trusted = e.ingress == proto::kPortLocal || (e.pp.hdr.type == proto::kTypeProbe && e.pp.hdr.hops_left == 0);
+      if (!(trusted && c == proto::kAuthUnsigned)) {
+        want_auth[c]++;
+        if (!proto::auth_accepted(c, auth_mode == hw::kParserAuthRequire)) continue; // dropped
+      }
     }
     const size_t first = i == 0 ? 0 : last_word[i - 1] + 1;
     const size_t nwords = last_word[i] + 1 - first;

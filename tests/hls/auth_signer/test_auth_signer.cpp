@@ -210,6 +210,28 @@ TEST(AuthSigner, EverythingElsePassesUnchanged) {
   EXPECT_EQ(r.k->count(hw::kSignCntPassedOther), 4u);
 }
 
+TEST(AuthSigner, HeartbeatsBypassFramesWaitingForTheirTags) {
+  // A jumbo frame being signed (about 2,400 clocks), then a peer monitor's keepalive and a link
+  // monitor's probe (single-beat PROBEs, hops-left 1 and 0): both leave first, unchanged and
+  // unsigned; then the jumbo frame, signed.
+  SignerRun r;
+  configure(r);
+  Bytes jumbo = frame(proto::kTypeData, kSelf, 8900);
+  Bytes keepalive = frame(proto::kTypeProbe, kSelf, 0);
+  keepalive[proto::kFanoutOffset + proto::kFoHopsOff] = proto::kPeerProbeHops;
+  Bytes link_probe = frame(proto::kTypeProbe, kSelf, 0);
+  link_probe[proto::kFanoutOffset + proto::kFoHopsOff] = 0;
+  ASSERT_EQ(keepalive.size(), 64u);
+  r.in[0] = {jumbo, keepalive, link_probe};
+  r.go();
+  ASSERT_EQ(r.out[0].size(), 3u);
+  expect_frame(r.out[0][0], keepalive, 0, "keepalive first");
+  expect_frame(r.out[0][1], link_probe, 0, "link probe next");
+  expect_frame(r.out[0][2], signed_copy(jumbo, 1), 0, "jumbo, signed");
+  EXPECT_EQ(r.k->count(hw::kSignCntHeartbeats), 2u);
+  EXPECT_EQ(r.k->count(hw::kSignCntSigned), 1u);
+}
+
 TEST(AuthSigner, DisabledPassesEverythingAndExhaustedCounterStopsSigning) {
   SignerRun off;
   off.k->configure(false, kSelf, kKey, proto::kDefaultUdpPort);

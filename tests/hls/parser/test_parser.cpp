@@ -654,11 +654,13 @@ struct AuthModel {
   std::unique_ptr<proto::ReplayWindow<hw::kParserAuthOrigins>> window{new proto::ReplayWindow<hw::kParserAuthOrigins>};
   uint32_t counts[proto::kAuthCodeCount] = {};
   // Whether the kernel keeps f (out_fanout or out_host).
-  bool keeps(const Bytes &f) {
+  bool keeps(const Bytes &f, uint8_t ingress) {
     Expected e = classify_sw(f);
     if (e.code == proto::kNotFanout) return true;
     if (e.code != proto::kOk || proto::is_peer_probe(e.pp.hdr.type, e.pp.hdr.hops_left)) return false;
     if (mode == hw::kParserAuthOff) return true;
+    if (!e.pp.auth && (ingress == proto::kPortLocal || (e.pp.hdr.type == proto::kTypeProbe && e.pp.hdr.hops_left == 0)))
+      return true; // this node's host, or a link-local heartbeat: trusted unsigned
     if (!e.pp.auth) {
       counts[proto::kAuthUnsigned]++;
       return mode == hw::kParserAuthAccept;
@@ -683,7 +685,7 @@ template <class Run> void run_auth(Run &r, uint8_t mode) {
   for (size_t i = 0; i < r.frames.size(); i++) {
     Expected e = classify_sw(r.frames[i]);
     if (e.code == proto::kOk && proto::is_peer_probe(e.pp.hdr.type, e.pp.hdr.hops_left)) peer++;
-    if (!m.keeps(r.frames[i])) continue;
+    if (!m.keeps(r.frames[i], r.ingress.empty() ? (uint8_t)(i % 4) : r.ingress[i])) continue;
     (classify_sw(r.frames[i]).code == proto::kOk ? want_f : want_h).push_back(i);
   }
   auto ing = [&](size_t i) { return r.ingress.empty() ? (uint8_t)(i % 4) : r.ingress[i]; };
@@ -800,6 +802,23 @@ TEST(ParserAuth, RandomMixUnderBackpressureMatchesTheSoftwareCheck) {
     EXPECT_GT(r.parser->auth_count(proto::kAuthBadTag), 10u);
     EXPECT_GT(r.parser->auth_count(proto::kAuthReplayed), 10u);
   }
+}
+
+TEST(ParserAuth, UnsignedFramesFromTheHostAndLinkHeartbeatsAreTrusted) {
+  // In require mode an unsigned Fanout frame from this node's host (ingress kPortLocal) is kept
+  // and not counted (the node signs what it sends on); the same frame from a MAC port is dropped.
+  // A link-local heartbeat (PROBE, hops-left 0) from a MAC port is kept too.
+  KernelRun r;
+  Bytes f = data_from(3, 100);
+  Bytes heartbeat = build(proto::kTypeProbe, {}, proto::kSetNone, 0, 7, 0, 0);
+  heartbeat[proto::kFanoutOffset + proto::kFoHopsOff] = 0;
+  Bytes forwarded_probe = build(proto::kTypeProbe, {}, proto::kSetNone, 0, 8, 0, 0); // hops-left 32
+  r.frames = {f, f, sign(data_from(3, 50), 1), heartbeat, forwarded_probe};
+  r.ingress = {proto::kPortLocal, 1, proto::kPortLocal, 1, 1};
+  run_auth(r, hw::kParserAuthRequire);
+  EXPECT_EQ(r.fanout_frames.size(), 3u);
+  EXPECT_EQ(r.parser->auth_count(proto::kAuthUnsigned), 2u);
+  EXPECT_EQ(r.parser->auth_count(proto::kAuthOk), 1u) << "a signed frame from the host is checked";
 }
 
 TEST(ParserAuth, EveryBitFlipOfASignedFrameIsRejected) {
