@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -11,6 +12,8 @@
 #include <string>
 
 #include "ack_agg.hpp"
+#include "auth_signer.hpp"
+#include "parser.hpp"
 #include "replicator.hpp"
 
 #include "fanout/proto/packet.hpp"
@@ -256,6 +259,10 @@ void Cluster::Impl::build_nodes() {
     c.policy.first_id = 0;
     c.policy.last_id = (proto::NodeId)(s_.nodes - 1);
     c.rate = rate_config(s_);
+    c.auth_mode = s_.auth;
+    std::memcpy(c.auth_key, s_.auth_key, sizeof c.auth_key);
+    if (std::find(opt_.foreign_key_nodes.begin(), opt_.foreign_key_nodes.end(), n) != opt_.foreign_key_nodes.end())
+      c.auth_key[0] ^= 0x5A; // fault injection: a node configured with another group key
     if (std::find(s_.fst_nodes.begin(), s_.fst_nodes.end(), n) != s_.fst_nodes.end()) {
       std::filesystem::create_directories(s_.output_dir);
       c.fst_path = s_.output_dir + "/nic" + std::to_string(n) + ".fst";
@@ -712,6 +719,16 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
     r.egress_beats_per_cycle_max = std::max(r.egress_beats_per_cycle_max, eg);
     r.replicator_copies += ns.replicator[hw::kCntCopiesSent];
     r.acks_aggregated += ns.ack_agg[hw::kAggCntAcksMerged];
+    if (!ns.signer.empty()) {
+      r.auth_signed += ns.signer[hw::kSignCntSigned];
+      r.auth_verified += ns.parser_auth[proto::kAuthOk];
+      r.drops.auth_bad_tag += ns.parser_auth[proto::kAuthBadTag];
+      r.drops.auth_replayed += ns.parser_auth[proto::kAuthReplayed];
+      r.drops.auth_stale += ns.parser_auth[proto::kAuthStale];
+      r.drops.auth_unknown_origin += ns.parser_auth[proto::kAuthUnknownOrigin];
+      // Unsigned frames are dropped only where signing is required (nic.auth require).
+      if (s_.auth == hw::kParserAuthRequire) r.drops.auth_unsigned += ns.parser_auth[proto::kAuthUnsigned];
+    }
     r.drops.fcs += ns.parser_bad_frames;
     r.drops.parser_overflow += ns.parser_overflow;
     r.drops.mac_rx_dropped += ns.mac_rx_dropped;
@@ -872,6 +889,11 @@ std::vector<std::pair<std::string, uint64_t>> Drops::nonzero() const {
       {"policy_unknown_id", policy_unknown_id},
       {"policy_loop", policy_loop},
       {"policy_rate_limited", policy_rate_limited},
+      {"auth_bad_tag", auth_bad_tag},
+      {"auth_replayed", auth_replayed},
+      {"auth_stale", auth_stale},
+      {"auth_unknown_origin", auth_unknown_origin},
+      {"auth_unsigned", auth_unsigned},
       {"agg_unroutable", agg_unroutable},
       {"agg_dropped", agg_dropped},
       {"host_gone", host_gone},

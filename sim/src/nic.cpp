@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "auth_signer.hpp"
 #include "fanout/proto/beats.hpp"
 #include "fanout/proto/packet.hpp"
 #include "fanout/regs.hpp"
@@ -251,7 +252,8 @@ struct Nic::Impl {
       set_field(t.mac_rx_tvalid, p, 1, valid);
       // The MAC takes a beat whenever its transmit buffer has room (kMacTxFrames whole frames,
       // store and forward): the next frame is collected while the link sends the ones before.
-      mp.tx_ready = mp.link != nullptr && mp.tx_pending.size() < kMacTxFrames;
+      // With the signer, the shell's beats go to its input instead (it holds them while it hashes).
+      mp.tx_ready = mp.link != nullptr && (signer ? !sign_in[p].full() : mp.tx_pending.size() < kMacTxFrames);
       set_field(t.mac_tx_tready, p, 1, mp.tx_ready);
       set_field(t.mac_link_up, p, 1, mp.link != nullptr && mp.link->up());
     }
@@ -283,15 +285,29 @@ struct Nic::Impl {
   }
 
   void after_mac() {
+    if (signer) signer->step(sign_in, sign_out); // one MAC clock of the signer (MAC clock domain)
     for (uint32_t p = 0; p < Nic::kPorts; p++) {
       MacPort &mp = mac[p];
       if (mp.rx_drop || (mp.rx_fire && ++mp.rx_next == mp.rx.front().size())) {
         mp.rx.pop_front();
         mp.rx_next = 0;
       }
-      if (mp.tx_fire) {
-        append_bytes(mp.tx_bytes, mp.tx_beat);
-        if (mp.tx_beat.last) {
+      if (mp.tx_fire && signer) sign_in[p].write(to_axis(mp.tx_beat));
+      Beat out;
+      bool have = false;
+      if (signer) {
+        // One beat from the signer per MAC clock, while the MAC's buffer has room.
+        if (!sign_out[p].empty() && mp.tx_pending.size() < kMacTxFrames) {
+          out = from_axis(sign_out[p].read());
+          have = true;
+        }
+      } else if (mp.tx_fire) {
+        out = mp.tx_beat;
+        have = true;
+      }
+      if (have) {
+        append_bytes(mp.tx_bytes, out);
+        if (out.last) {
           mp.tx_pending.push_back(make_frame(std::move(mp.tx_bytes)));
           mp.tx_bytes.clear();
           stats.mac_tx_frames++;
@@ -571,6 +587,10 @@ struct Nic::Impl {
   std::unique_ptr<Vfanout_nic_top> m;
   std::unique_ptr<VerilatedFstC> tfp;
   std::unique_ptr<Core> core;
+  // Egress signer (auth on): the shell's mac_tx beats go in, the MACs take its output.
+  // The deep FIFO: signed jumbo frames at line rate (auth_signer.hpp).
+  std::unique_ptr<hw::AuthSigner<Nic::kPorts, hw::kParserAuthFifoBeats>> signer;
+  hls::stream<hw::axis_word> sign_in[Nic::kPorts], sign_out[Nic::kPorts]; // depth 2: register slices
   size_t peer_events_seen = 0;
   uint32_t gone_heads = 0;
   bool awaiting_repair = false;
@@ -623,6 +643,12 @@ Nic::Nic(sc_core::sc_module_name name, const NicConfig &config) : sc_module(name
   // Peer monitoring is tree mode's: in port mode the NIC's only next hop is its switch, whose
   // link the link monitor watches.
   core.peer_monitor().set_interval(cfg_.port_mode ? 0 : cfg_.peer_interval_clocks);
+  if (cfg_.auth_mode != hw::kParserAuthOff) {
+    core.parser().set_auth(cfg_.auth_mode, cfg_.auth_key);
+    core.parser().set_fifo_limit(hw::kParserAuthFifoBeats); // signed jumbo frames at line rate
+    im.signer = std::make_unique<hw::AuthSigner<kPorts, hw::kParserAuthFifoBeats>>();
+    im.signer->configure(true, cfg_.node, cfg_.auth_key, cfg_.udp_port);
+  }
 
   SC_HAS_PROCESS(Nic);
   SC_METHOD(tick); // first run at t = 0: the MAC clock's first edge
@@ -740,6 +766,12 @@ NicStats Nic::stats() const {
   s.port_down = im.port_down;
   s.peer_monitor.resize(hw::kPeerCntCount);
   core.peer_monitor().read_counters(s.peer_monitor.data());
+  s.parser_auth.resize(proto::kAuthCodeCount);
+  for (int c = 0; c < proto::kAuthCodeCount; c++) s.parser_auth[c] = core.parser().auth_count(c);
+  if (im.signer) {
+    s.signer.resize(hw::kSignCntCount);
+    im.signer->read_counters(s.signer.data());
+  }
   return s;
 }
 

@@ -299,6 +299,8 @@ std::string to_json(const RunResult &r, const std::vector<std::string> &broken) 
   j.field("replicator_copies", r.replicator_copies);
   j.field("switch_replicator_copies", r.switch_replicator_copies);
   j.field("acks_aggregated", r.acks_aggregated);
+  j.field("auth_signed", r.auth_signed);
+  j.field("auth_verified", r.auth_verified);
   j.field("parser_in_beats_per_cycle_mean", r.parser_in_beats_per_cycle_mean);
   j.field("parser_in_beats_per_cycle_max", r.parser_in_beats_per_cycle_max);
   j.field("egress_beats_per_cycle_mean", r.egress_beats_per_cycle_mean);
@@ -547,6 +549,9 @@ std::string workload_summary(const RunResult &r, const fanout::sim::Scenario &s)
   o += fmt("  copies      %" PRIu64 " by NIC replicators, %" PRIu64 " by Fanout switches; %" PRIu64
            " ACKs merged by aggregators\n",
            r.replicator_copies, r.switch_replicator_copies, r.acks_aggregated);
+  if (r.auth_signed)
+    o += fmt("  auth        %" PRIu64 " frames signed by the NICs, %" PRIu64 " signed frames verified\n", r.auth_signed,
+             r.auth_verified);
   o += fmt("  at hosts    %" PRIu64 " PROBEs, %" PRIu64 " non-Fanout frames, %" PRIu64 " unattributable frames\n",
            r.host_probes, r.host_non_fanout, r.host_unexpected);
   o += "latency (from posting):\n";

@@ -142,6 +142,24 @@ const std::vector<Field> &fields() {
                   {"nic.rate_mbps", "rate-mbps",
                    "per-sender DATA payload rate each replicator lets through, Mb/s (0: off; burst 2 x 9,014 B)",
                    [](Scenario &s, const std::string &v) { s.rate_mbps = parse_double(v, 0, 1e7); }},
+                  {"nic.auth_key", "auth-key",
+                   "group key for per-packet authentication, 32 hex digits: NICs and Fanout switches sign what "
+                   "they send and check what they receive (alone: nic.auth require)",
+                   [](Scenario &s, const std::string &v) {
+                     if (v.size() != 32 || v.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+                       throw Bad("must be 32 hex digits (a 16-byte key)");
+                     for (int i = 0; i < 16; i++)
+                       s.auth_key[i] = (uint8_t)std::stoul(v.substr(2 * (size_t)i, 2), nullptr, 16);
+                     s.has_auth_key = true;
+                     if (!s.auth_explicit) s.auth = 2;
+                   }},
+                  {"nic.auth", "auth",
+                   "authentication: off, accept (sign; keep unsigned frames too) or require (needs nic.auth_key)",
+                   [](Scenario &s, const std::string &v) {
+                     s.auth =
+                         parse_enum<uint8_t>(v, {{"off", (uint8_t)0}, {"accept", (uint8_t)1}, {"require", (uint8_t)2}});
+                     s.auth_explicit = true;
+                   }},
                   {"hosts.message_timeout_us", "message-timeout-us",
                    "a message not settled this long after posting fails (0: twice the silent timeout + 100 us)",
                    [](Scenario &s, const std::string &v) { s.message_timeout_us = parse_uint(v, 0, 1000000000); }},
@@ -416,6 +434,10 @@ void validate(const Scenario &s, const std::string &origin) {
   if (s.workload == Workload::kAllReduce && s.allreduce.root >= s.nodes)
     bad("workload.allreduce.root", "must be between 0 and nodes - 1 = " + std::to_string(s.nodes - 1) + " (got " +
                                        std::to_string(s.allreduce.root) + ")");
+  if (s.auth != 0 && !s.has_auth_key) bad("nic.auth", "accept and require need nic.auth_key (32 hex digits)");
+  if (s.auth != 0 && s.mode == Mode::kPort)
+    bad("nic.auth", "not modelled in port mode: the simulated Fanout switches check signatures but do not sign their "
+                    "copies yet (tree mode: every NIC signs)");
   if (s.workload == Workload::kCheckpoint && s.checkpoint.replicas > s.nodes - 1)
     bad("workload.checkpoint.replicas", "must be between 1 and nodes - 1 = " + std::to_string(s.nodes - 1) + " (got " +
                                             std::to_string(s.checkpoint.replicas) + ")");

@@ -117,6 +117,13 @@ struct Drops {
   uint64_t policy_unknown_id = 0;
   uint64_t policy_loop = 0;
   uint64_t policy_rate_limited = 0;
+  // Frames a NIC's parser refused (nic.auth, proto/auth.hpp): tag does not verify, counter
+  // replayed or too old, origin outside the replay windows, unsigned where signing is required.
+  uint64_t auth_bad_tag = 0;
+  uint64_t auth_replayed = 0;
+  uint64_t auth_stale = 0;
+  uint64_t auth_unknown_origin = 0;
+  uint64_t auth_unsigned = 0;
   uint64_t agg_unroutable = 0; // aggregator outputs without a neighbour entry
   uint64_t agg_dropped = 0;    // NIC shell: aggregator frames with an unknown tdest
   uint64_t host_gone = 0;      // serve mode: frames host RX delivered to a node whose client left
@@ -241,6 +248,8 @@ struct RunResult {
   double busiest_link_utilization = 0;
   // Kernels
   uint64_t replicator_copies = 0;        // NIC replicators
+  uint64_t auth_signed = 0;              // nic.auth: frames the NICs' signers signed
+  uint64_t auth_verified = 0;            // nic.auth: signed frames the NICs' parsers accepted
   uint64_t switch_replicator_copies = 0; // Fanout switches (port mode)
   uint64_t acks_aggregated = 0;          // ACKs merged by aggregators (NICs and switches)
   double parser_in_beats_per_cycle_mean = 0, parser_in_beats_per_cycle_max = 0; // per NIC
@@ -260,6 +269,8 @@ struct ClusterOptions {
   uint32_t silent_timeout_clocks = 0;
   // Hosts' message timeout (HostConfig::message_timeout); 0: twice the silent timeout + 100 us.
   uint64_t message_timeout_ns = 0;
+  // Fault injection with nic.auth on: these nodes' NICs are configured with another group key.
+  std::vector<uint32_t> foreign_key_nodes;
 };
 
 // Build the cluster of `s`, simulate it, collect the figures. Once per process (SystemC).

@@ -49,7 +49,13 @@ template <uint32_t P, uint32_t AggChildren = 17> class KernelCore {
 
   using PeerMonitor = hw::PeerMonitor<64>;
 
-  KernelCore() : parser_(new hw::Parser), repl_(new Replicator), agg_(new AckAgg), peer_(new PeerMonitor) {}
+  // The parser is built with the deep FIFO (hw::kParserAuthFifoBeats) and uses kParserFifoBeats of
+  // it unless authentication needs the depth (Nic: parser().set_fifo_limit).
+  using Parser = hw::BasicParser<hw::kParserAuthFifoBeats>;
+
+  KernelCore() : parser_(new Parser), repl_(new Replicator), agg_(new AckAgg), peer_(new PeerMonitor) {
+    parser_->set_fifo_limit(hw::kParserFifoBeats);
+  }
 
   // One kernel clock: every kernel steps once, parser first. A beat the parser writes in this
   // clock may be read by the replicator in the same call: a zero-latency hand-off, one clock less
@@ -91,12 +97,12 @@ template <uint32_t P, uint32_t AggChildren = 17> class KernelCore {
     peer_->set_neighbour(id, e);
   }
 
-  hw::Parser &parser() { return *parser_; }
+  Parser &parser() { return *parser_; }
   Replicator &replicator() { return *repl_; }
   AckAgg &ack_agg() { return *agg_; }
   PeerMonitor &peer_monitor() { return *peer_; }
   const PeerMonitor &peer_monitor() const { return *peer_; }
-  const hw::Parser &parser() const { return *parser_; }
+  const Parser &parser() const { return *parser_; }
   const Replicator &replicator() const { return *repl_; }
   const AckAgg &ack_agg() const { return *agg_; }
   uint64_t cycles() const { return cycles_; }
@@ -122,7 +128,7 @@ template <uint32_t P, uint32_t AggChildren = 17> class KernelCore {
   Beats peer_out;  // the peer monitor's probes, replies and keepalives (one beat each), tdest = port
 
  private:
-  std::unique_ptr<hw::Parser> parser_;
+  std::unique_ptr<Parser> parser_;
   std::unique_ptr<Replicator> repl_;
   std::unique_ptr<AckAgg> agg_;
   std::unique_ptr<PeerMonitor> peer_;

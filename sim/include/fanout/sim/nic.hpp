@@ -66,6 +66,11 @@ struct NicConfig {
   // payload bytes per kernel clock). Defaults: open, no limit.
   proto::SetPolicy policy = proto::open_set_policy();
   proto::RateConfig rate = {0, 0};
+  // Per-packet authentication (proto/auth.hpp): auth_mode hw::ParserAuthMode (0 off, 1 accept,
+  // 2 require). On, the parser checks signed frames and the egress signer (hls/auth_signer),
+  // between the shell's transmit ports and the MACs, signs every frame this node originates.
+  uint8_t auth_mode = 0;
+  uint8_t auth_key[16] = {};
 };
 
 // Throws std::invalid_argument naming the offending field.
@@ -91,6 +96,8 @@ struct NicStats {
   uint32_t peer_dropped = 0;          // shell: peer-monitor beats with a tdest >= P
   uint32_t port_down = 0;             // link monitor's mask now
   std::vector<uint32_t> peer_monitor; // hw::PeerCounter order
+  std::vector<uint32_t> parser_auth;  // proto::AuthCode order: the parser's verdicts
+  std::vector<uint32_t> signer;       // hw::SignerCounter order (empty: no signer, auth off)
 };
 
 class Nic : public sc_core::sc_module, public HostPort {

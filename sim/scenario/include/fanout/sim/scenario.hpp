@@ -90,6 +90,13 @@ struct Scenario {
   // token bucket of rate_mbps (0: off) with a burst of two maximum frames (cluster.hpp).
   uint32_t max_receivers = 0;
   double rate_mbps = 0;
+  // Per-packet authentication in hardware (proto/auth.hpp): every NIC and Fanout switch signs
+  // what it sends (hls/auth_signer) and checks what it receives (the parser). auth: 0 off,
+  // 1 accept (unsigned frames from the network kept), 2 require; a key alone means require.
+  bool has_auth_key = false;
+  uint8_t auth_key[16] = {};
+  uint8_t auth = 0;
+  bool auth_explicit = false;
   double kernel_mhz = 300;
   double mac_mhz = 322.265625;
   // Workload
