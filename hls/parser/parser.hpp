@@ -58,7 +58,7 @@
 //    the FIFO). Clocks per frame: 2 per 8-byte word of Fanout header, set, payload and counter,
 //    plus 6 for the last word and the finalization.
 //  * Verdicts are applied in arrival order (one frame per clock): the tag, then the counter
-//    against a replay window of kParserAuthOrigins origins (proto::ReplayWindow, 64 counters per
+//    against the replay windows (ParserReplayWindows: origins 0-4,095 and 16 higher ids; 64 counters per
 //    origin, 12 bytes per origin: 48 KiB), which records it only if both pass. The output side
 //    waits at a frame whose verdict is pending: frames keep their order, and the FIFO holds what
 //    arrives meanwhile. 512 beats keep line rate with signed frames up to about 1.5 KB; longer
@@ -104,8 +104,52 @@ static const uint32_t kParserHeadBeats = kParserHeadBytes / proto::kBeatBytes; /
 static_assert(kParserHeadBytes % proto::kBeatBytes == 0, "head buffer holds whole beats");
 
 // Authentication (the header comment): lanes, replay-window origins, modes.
-static const uint32_t kParserAuthLanes = 16;     // 64 bytes per clock in / 4 bytes per clock per lane
-static const uint32_t kParserAuthOrigins = 4096; // origins 0..4095 (48 KiB); others: kAuthUnknownOrigin
+static const uint32_t kParserAuthLanes = 16;        // 64 bytes per clock in / 4 bytes per clock per lane
+static const uint32_t kParserAuthOrigins = 4096;    // origins 0..4095, direct-mapped (48 KiB)
+static const uint32_t kParserAuthExtraOrigins = 16; // and up to 16 higher ids (Fanout switches)
+// The parser's replay windows (proto::ReplayWindow, 64 counters per origin): origins below
+// kParserAuthOrigins direct-mapped; up to kParserAuthExtraOrigins higher ids (the Fanout switches
+// of port mode, 0xF000 up) each get a slot the first time a frame from them is accepted (its tag
+// verified: only key holders take slots), kept for good (an evicted origin's old frames could be
+// replayed). A higher id finding no slot is kAuthUnknownOrigin.
+class ParserReplayWindows {
+ public:
+  ParserReplayWindows() { clear(); }
+  void clear() {
+    direct_.clear();
+    for (uint32_t i = 0; i < kParserAuthExtraOrigins; i++) {
+      used_[i] = false;
+      ids_[i] = 0;
+      extra_[i].clear();
+    }
+  }
+  // Call only after the tag verified.
+  int accept(proto::NodeId origin, uint32_t counter) {
+    if ((uint32_t)origin < kParserAuthOrigins) return direct_.accept(origin, counter);
+    uint32_t slot = kParserAuthExtraOrigins, free_slot = kParserAuthExtraOrigins;
+    for (uint32_t i = 0; i < kParserAuthExtraOrigins; i++) {
+      FANOUT_HLS_PRAGMA(HLS UNROLL)
+      if (used_[i] && ids_[i] == origin) slot = i;
+      if (!used_[i] && free_slot == kParserAuthExtraOrigins) free_slot = i;
+    }
+    if (slot == kParserAuthExtraOrigins) {
+      if (free_slot == kParserAuthExtraOrigins) return proto::kAuthUnknownOrigin;
+      int c = extra_[free_slot].check(0, counter);
+      if (c != proto::kAuthOk) return c; // counter 0: no slot taken
+      used_[free_slot] = true;
+      ids_[free_slot] = origin;
+      slot = free_slot;
+    }
+    return extra_[slot].accept(0, counter);
+  }
+
+ private:
+  proto::ReplayWindow<kParserAuthOrigins> direct_;
+  bool used_[kParserAuthExtraOrigins];
+  proto::NodeId ids_[kParserAuthExtraOrigins];
+  proto::ReplayWindow<1> extra_[kParserAuthExtraOrigins];
+};
+
 enum ParserAuthMode {
   kParserAuthOff = 0,     // no check: signed frames pass with their trailer, nothing counted
   kParserAuthAccept = 1,  // signed frames checked; unsigned Fanout frames counted and kept
@@ -496,7 +540,7 @@ template <uint32_t FifoBeats> class BasicParser {
   Lanes lanes_;
   uint32_t desc_assign_;  // next descriptor to consider for a lane
   uint32_t desc_verdict_; // next descriptor to settle
-  proto::ReplayWindow<kParserAuthOrigins> window_;
+  ParserReplayWindows window_;
   uint32_t auth_counts_[proto::kAuthCodeCount];
 
   uint32_t error_counts_[proto::kErrorCount];

@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "auth_model.hpp"
 #include "fanout/hls/axis.hpp"
 #include "fanout/hls/parsed_meta.hpp"
 #include "fanout/proto/auth.hpp"
@@ -56,8 +57,8 @@ struct Expected {
 };
 
 proto::ReceiverSet g_set;
-std::unique_ptr<hw::Parser> g_parser;                                  // about 160 KiB: one instance, reset per input
-std::unique_ptr<proto::ReplayWindow<hw::kParserAuthOrigins>> g_window; // the model's
+std::unique_ptr<hw::Parser> g_parser;                    // about 160 KiB: one instance, reset per input
+std::unique_ptr<fanout::test::ParserAuthModel> g_window; // the model's replay windows
 
 const uint8_t kKey[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
@@ -239,7 +240,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // Outputs: the kept frames in arrival order, unchanged beat for beat, each to its output.
   // Authentication: proto::auth_check against one replay window, in arrival order, as the
   // kernel's in-order verdicts; every frame the model drops is counted by its code.
-  if (!g_window) g_window.reset(new proto::ReplayWindow<hw::kParserAuthOrigins>());
+  if (!g_window) g_window.reset(new fanout::test::ParserAuthModel());
   g_window->clear();
   uint32_t want_auth[proto::kAuthCodeCount] = {};
   size_t fi = 0, hi = 0;
@@ -254,8 +255,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         !proto::is_peer_probe(e.pp.hdr.type, e.pp.hdr.hops_left)) {
       int c = proto::kAuthUnsigned;
       if (e.pp.auth) {
-        proto::AuthResult r;
-        c = proto::auth_check(e.frame.data(), (uint32_t)e.frame.size(), e.pp, kKey, *g_window, r);
+        c = g_window->check(e.frame.data(), (uint32_t)e.frame.size(), e.pp, kKey);
       }
       // Trusted unsigned (kept, not counted): from this node's host, or a link-local heartbeat.
       bool trusted = e.ingress == proto::kPortLocal || (e.pp.hdr.type == proto::kTypeProbe && e.pp.hdr.hops_left == 0);

@@ -4,6 +4,8 @@
 // step() per clock.
 #include "parser.hpp"
 
+#include "auth_model.hpp"
+
 #include "fanout/hls/axis.hpp"
 #include "fanout/proto/auth.hpp"
 #include "fanout/proto/beats.hpp"
@@ -648,10 +650,11 @@ Bytes data_from(uint16_t origin, uint32_t payload_len, std::vector<uint16_t> ids
   return f;
 }
 
-// The software verdict in arrival order: parse_frame, then proto::auth_check against one window.
+// The software verdict in arrival order: parse_frame, then the tag and the replay windows
+// (auth_model.hpp).
 struct AuthModel {
   uint8_t mode;
-  std::unique_ptr<proto::ReplayWindow<hw::kParserAuthOrigins>> window{new proto::ReplayWindow<hw::kParserAuthOrigins>};
+  fanout::test::ParserAuthModel windows;
   uint32_t counts[proto::kAuthCodeCount] = {};
   // Whether the kernel keeps f (out_fanout or out_host).
   bool keeps(const Bytes &f, uint8_t ingress) {
@@ -665,8 +668,7 @@ struct AuthModel {
       counts[proto::kAuthUnsigned]++;
       return mode == hw::kParserAuthAccept;
     }
-    proto::AuthResult r;
-    int c = proto::auth_check(f.data(), (uint32_t)f.size(), e.pp, kKey, *window, r);
+    int c = windows.check(f.data(), (uint32_t)f.size(), e.pp, kKey);
     counts[c]++;
     return c == proto::kAuthOk;
   }
@@ -727,17 +729,32 @@ TEST(ParserAuth, SignedFramesPassForgedReplayedStaleAndUnsignedAreDropped) {
       data_from(3, 64),                      // unsigned: dropped in require mode
       non_ipv4(proto::kEtherTypeIpv6, 200),  // not Fanout: to the host, unchecked
       sign(build(proto::kTypeAck, {1, 2}, proto::kSetRanges, 0, 5, 1, 0), 1), // stale (origin 3, counter 1)
-      sign(data_from(4095, 33), 7),                                           // ok: the last origin the window holds
-      sign(data_from(4096, 33), 7),                                           // unknown origin
+      sign(data_from(4095, 33), 7),                                           // ok: the last direct-mapped origin
       sign(data_from(7, 0), 1),                                               // ok: empty payload
   };
   run_auth(r, hw::kParserAuthRequire);
   EXPECT_EQ(r.parser->auth_count(proto::kAuthOk), 6u);
   EXPECT_EQ(r.parser->auth_count(proto::kAuthBadTag), 2u);
   EXPECT_EQ(r.parser->auth_count(proto::kAuthStale), 2u);
-  EXPECT_EQ(r.parser->auth_count(proto::kAuthUnknownOrigin), 1u);
   EXPECT_EQ(r.parser->auth_count(proto::kAuthUnsigned), 1u);
   EXPECT_EQ(r.parser->auth_count(proto::kAuthReplayed), 1u);
+}
+
+TEST(ParserAuth, HigherOriginsGetSixteenWindowsFirstComeForGood) {
+  // Origins 0xF000.. (Fanout switches): the first 16 to pass get windows, the 17th is unknown;
+  // a slot is kept (replays from its origin still caught), and a bad tag takes none.
+  KernelRun r;
+  Bytes forged = sign(data_from(0xF0FF, 20), 1);
+  forged[forged.size() - 1] ^= 1; // the tag
+  r.frames.push_back(forged);
+  for (uint16_t i = 0; i < 17; i++) r.frames.push_back(sign(data_from((uint16_t)(0xF000 + i), 20), 1));
+  r.frames.push_back(r.frames[1]);                    // a replay from the first
+  r.frames.push_back(sign(data_from(0xF000, 20), 2)); // its next counter
+  run_auth(r, hw::kParserAuthRequire);
+  EXPECT_EQ(r.parser->auth_count(proto::kAuthOk), 17u);
+  EXPECT_EQ(r.parser->auth_count(proto::kAuthUnknownOrigin), 1u);
+  EXPECT_EQ(r.parser->auth_count(proto::kAuthReplayed), 1u);
+  EXPECT_EQ(r.parser->auth_count(proto::kAuthBadTag), 1u);
 }
 
 TEST(ParserAuth, AcceptModeKeepsUnsignedFramesAndOffChecksNothing) {
