@@ -413,6 +413,8 @@ FanoutSwitchConfig fanout_switch_config(const Scenario &s, const ClusterOptions 
   c.policy.first_id = 0;
   c.policy.last_id = (proto::NodeId)(s.nodes - 1);
   c.rate = rate_config(s);
+  c.auth_mode = s.auth;
+  std::memcpy(c.auth_key, s.auth_key, sizeof c.auth_key);
   return c;
 }
 
@@ -708,6 +710,18 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
     r.drops.policy_loop += c[hw::kCntPolicyLoop];
     r.drops.policy_rate_limited += c[hw::kCntPolicyRateLimited];
   };
+  // nic.auth: what a node's signer signed, its parser verified and refused.
+  auto add_auth = [&](const std::vector<uint32_t> &parser_auth, const std::vector<uint32_t> &signer) {
+    if (signer.empty()) return;
+    r.auth_signed += signer[hw::kSignCntSigned];
+    r.auth_verified += parser_auth[proto::kAuthOk];
+    r.drops.auth_bad_tag += parser_auth[proto::kAuthBadTag];
+    r.drops.auth_replayed += parser_auth[proto::kAuthReplayed];
+    r.drops.auth_stale += parser_auth[proto::kAuthStale];
+    r.drops.auth_unknown_origin += parser_auth[proto::kAuthUnknownOrigin];
+    // Unsigned frames are dropped only where signing is required (nic.auth require).
+    if (s_.auth == hw::kParserAuthRequire) r.drops.auth_unsigned += parser_auth[proto::kAuthUnsigned];
+  };
   double parser_sum = 0, egress_sum = 0;
   for (const auto &nic : nics_) {
     NicStats ns = nic->stats();
@@ -719,16 +733,7 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
     r.egress_beats_per_cycle_max = std::max(r.egress_beats_per_cycle_max, eg);
     r.replicator_copies += ns.replicator[hw::kCntCopiesSent];
     r.acks_aggregated += ns.ack_agg[hw::kAggCntAcksMerged];
-    if (!ns.signer.empty()) {
-      r.auth_signed += ns.signer[hw::kSignCntSigned];
-      r.auth_verified += ns.parser_auth[proto::kAuthOk];
-      r.drops.auth_bad_tag += ns.parser_auth[proto::kAuthBadTag];
-      r.drops.auth_replayed += ns.parser_auth[proto::kAuthReplayed];
-      r.drops.auth_stale += ns.parser_auth[proto::kAuthStale];
-      r.drops.auth_unknown_origin += ns.parser_auth[proto::kAuthUnknownOrigin];
-      // Unsigned frames are dropped only where signing is required (nic.auth require).
-      if (s_.auth == hw::kParserAuthRequire) r.drops.auth_unsigned += ns.parser_auth[proto::kAuthUnsigned];
-    }
+    add_auth(ns.parser_auth, ns.signer);
     r.drops.fcs += ns.parser_bad_frames;
     r.drops.parser_overflow += ns.parser_overflow;
     r.drops.mac_rx_dropped += ns.mac_rx_dropped;
@@ -768,6 +773,7 @@ RunResult Cluster::Impl::collect(double wall_seconds) {
     r.drops.fcs += ks.parser_bad_frames; // the ports' drops_fcs count the same frames
     r.drops.parser_overflow += ks.parser_overflow;
     r.drops.agg_unroutable += ks.ack_agg[hw::kAggCntUnroutable];
+    add_auth(ks.parser_auth, ks.signer);
     r.drops.switch_no_port += ks.agg_no_port;
     add_parse_codes(ks.parse_codes);
     add_replicator(ks.replicator);

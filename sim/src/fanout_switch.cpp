@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "auth_signer.hpp"
 #include "fanout/proto/beats.hpp"
 #include "fanout/proto/packet.hpp"
 #include "fanout/sim/kernel_core.hpp"
@@ -74,6 +75,12 @@ struct FanoutSwitch::Impl {
     uint64_t rx_bytes = 0; // bytes of the frames in rx
     std::deque<TxFrame> tx;
     Assembly copy, fb;
+    // Egress signer (auth on): whole frames wait here, enter it a beat per clock, and come out
+    // signed (or unchanged) into `signed_frame`, in order; `signing` holds each one's feedback flag.
+    std::deque<std::vector<hw::axis_word>> to_sign;
+    size_t to_sign_beat = 0;
+    std::deque<bool> signing;
+    Assembly signed_frame;
     sc_time idle_since{}; // egress idle from this time on (if nothing is queued or assembling)
     sc_core::sc_event heartbeat;
     uint32_t heartbeat_seq = 0;
@@ -82,6 +89,8 @@ struct FanoutSwitch::Impl {
 
   std::unique_ptr<Core> core = std::make_unique<Core>(); // tens of MB of tables: on the heap
   std::vector<std::unique_ptr<Port>> ports;
+  std::unique_ptr<hw::AuthSigner<kMaxPorts, hw::kParserAuthFifoBeats>> signer; // auth on
+  hls::stream<hw::axis_word> sign_in[kMaxPorts], sign_out[kMaxPorts];          // depth 2
 
   // Ingress: the frame being fed to core.in.
   bool in_active = false;
@@ -131,6 +140,12 @@ FanoutSwitch::FanoutSwitch(sc_core::sc_module_name name, const FanoutSwitchConfi
   c.set_self(self, cfg_.udp_port);
   c.replicator().set_mode(hw::kReplModePort);
   c.replicator().set_policy(cfg_.policy);
+  if (cfg_.auth_mode != hw::kParserAuthOff) {
+    c.parser().set_auth(cfg_.auth_mode, cfg_.auth_key);
+    c.parser().set_fifo_limit(hw::kParserAuthFifoBeats); // signed jumbo frames at line rate
+    impl_->signer = std::make_unique<hw::AuthSigner<kMaxPorts, hw::kParserAuthFifoBeats>>();
+    impl_->signer->configure(true, cfg_.node_id, cfg_.auth_key, cfg_.udp_port);
+  }
   c.replicator().set_rate(cfg_.rate);
   hw::AckAggConfig ac = c.ack_agg().config();
   if (cfg_.silent_timeout_clocks) ac.silent_timeout = cfg_.silent_timeout_clocks;
@@ -207,6 +222,12 @@ FanoutSwitch::KernelStats FanoutSwitch::kernel_stats() const {
   s.host_frames = m.host_frames;
   s.host_probes = m.host_probes;
   s.agg_no_port = m.agg_no_port;
+  s.parser_auth.resize(proto::kAuthCodeCount);
+  for (int i = 0; i < proto::kAuthCodeCount; i++) s.parser_auth[i] = c.parser().auth_count(i);
+  if (m.signer) {
+    s.signer.resize(hw::kSignCntCount);
+    m.signer->read_counters(s.signer.data());
+  }
   return s;
 }
 
@@ -221,7 +242,7 @@ bool FanoutSwitch::idle() const {
     if (!c.repl_port[p].empty()) return false;
   }
   for (const auto &pt : m.ports) {
-    if (!pt->rx.empty() || !pt->tx.empty() || pt->copy.active || pt->fb.active) return false;
+    if (!pt->rx.empty() || !pt->tx.empty() || pt->copy.active || pt->fb.active || !pt->signing.empty()) return false;
   }
   return true;
 }
@@ -276,6 +297,7 @@ void FanoutSwitch::tick() {
     awaiting_repair_ = false;
   }
   egress();
+  sign_step();
   drain_host();
   sc_core::next_trigger(period_);
 }
@@ -293,7 +315,7 @@ void FanoutSwitch::ingress() {
       // kMaxFrameBeats of one frame), so the parser never overflows and frames wait here.
       uint32_t beats = proto::beats_for((uint32_t)std::min<size_t>(rx.front().bytes.size(), UINT32_MAX));
       uint32_t need = std::min(beats, hw::kMaxFrameBeats);
-      if (c.parser().fifo_level() + c.in.size() + need > hw::kParserFifoBeats) break;
+      if (c.parser().fifo_level() + c.in.size() + need > c.parser().fifo_limit()) break;
       m.ports[p]->rx_bytes -= rx.front().bytes.size();
       m.in_frame = std::move(rx.front());
       rx.pop_front();
@@ -328,7 +350,8 @@ void FanoutSwitch::egress() {
   Core &c = *m.core;
   // A stream may start a new frame only while queued + assembling frames stay under the bound.
   auto room = [this](const Impl::Port &pt) {
-    return pt.tx.size() + (pt.copy.active ? 1u : 0u) + (pt.fb.active ? 1u : 0u) < cfg_.tx_queue_frames;
+    return pt.tx.size() + pt.signing.size() + (pt.copy.active ? 1u : 0u) + (pt.fb.active ? 1u : 0u) <
+           cfg_.tx_queue_frames;
   };
   auto append = [](Assembly &a, const hw::axis_word &w) {
     proto::Beat b = hw::to_beat(w);
@@ -344,6 +367,18 @@ void FanoutSwitch::egress() {
     FanoutSwitchPortStats &s = pt.stats;
     if (!pt.link) {
       s.drops_no_link++;
+      return;
+    }
+    if (m.signer) {
+      // Through the signer first (sign_step); queued for the link when it comes out.
+      std::vector<proto::Beat> beats(proto::beats_for((uint32_t)f.bytes.size()));
+      proto::frame_to_beats(f.bytes.data(), (uint32_t)f.bytes.size(), beats.data(), (uint32_t)beats.size());
+      std::vector<hw::axis_word> words;
+      for (const proto::Beat &b : beats) words.push_back(hw::from_beat(b, (hw::axis_port)p, 0));
+      pt.to_sign.push_back(std::move(words));
+      pt.signing.push_back(feedback);
+      s.tx_queue_frames++;
+      s.tx_queue_peak_frames = std::max(s.tx_queue_peak_frames, s.tx_queue_frames);
       return;
     }
     s.tx_queue_frames++;
@@ -403,6 +438,39 @@ void FanoutSwitch::egress() {
         m.agg_mid = false;
       }
     }
+  }
+}
+
+void FanoutSwitch::sign_step() {
+  Impl &m = *impl_;
+  if (!m.signer) return;
+  for (uint32_t p = 0; p < cfg_.ports; p++) {
+    Impl::Port &pt = *m.ports[p];
+    if (!pt.to_sign.empty() && !m.sign_in[p].full()) {
+      m.sign_in[p].write(pt.to_sign.front()[pt.to_sign_beat++]);
+      if (pt.to_sign_beat == pt.to_sign.front().size()) {
+        pt.to_sign.pop_front();
+        pt.to_sign_beat = 0;
+      }
+    }
+  }
+  m.signer->step(m.sign_in, m.sign_out);
+  for (uint32_t p = 0; p < cfg_.ports; p++) {
+    Impl::Port &pt = *m.ports[p];
+    if (m.sign_out[p].empty()) continue;
+    proto::Beat b = hw::to_beat(m.sign_out[p].read());
+    uint32_t n = (uint32_t)__builtin_popcountll(b.keep); // contiguous low masks
+    pt.signed_frame.bytes.insert(pt.signed_frame.bytes.end(), b.data, b.data + n);
+    if (!b.last) continue;
+    Frame f = make_frame(std::move(pt.signed_frame.bytes));
+    pt.signed_frame.bytes = std::vector<uint8_t>();
+    bool feedback = pt.signing.front();
+    pt.signing.pop_front();
+    FanoutSwitchPortStats &s = pt.stats;
+    s.tx_queue_bytes += f.bytes.size();
+    s.tx_queue_peak_bytes = std::max(s.tx_queue_peak_bytes, s.tx_queue_bytes);
+    pt.tx.push_back(Impl::TxFrame{std::move(f), feedback});
+    pump(p);
   }
 }
 

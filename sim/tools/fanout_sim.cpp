@@ -550,8 +550,9 @@ std::string workload_summary(const RunResult &r, const fanout::sim::Scenario &s)
            " ACKs merged by aggregators\n",
            r.replicator_copies, r.switch_replicator_copies, r.acks_aggregated);
   if (r.auth_signed)
-    o += fmt("  auth        %" PRIu64 " frames signed by the NICs, %" PRIu64 " signed frames verified\n", r.auth_signed,
-             r.auth_verified);
+    o += fmt("  auth        %" PRIu64 " frames signed by the NICs and Fanout switches, %" PRIu64
+             " signed frames verified\n",
+             r.auth_signed, r.auth_verified);
   o += fmt("  at hosts    %" PRIu64 " PROBEs, %" PRIu64 " non-Fanout frames, %" PRIu64 " unattributable frames\n",
            r.host_probes, r.host_non_fanout, r.host_unexpected);
   o += "latency (from posting):\n";

@@ -47,6 +47,21 @@ TEST(SimAuth, SignedClusterDeliversEverything) {
   EXPECT_EQ(r.drops.total(), 0u) << "nothing refused";
 }
 
+// Port mode: the Fanout switches sign their copies and aggregates and check what they receive, the
+// NICs check the switches' frames (origins 0xF000 up: the parsers' extra replay windows).
+TEST(SimAuth, PortModeSwitchesSignAndCheck) {
+  FANOUT_SIM_OWN_WORLD();
+  std::vector<std::pair<std::string, std::string>> f = broadcast_flags();
+  f.push_back({"mode", "port"});
+  RunResult r = run_cluster(scenario(f));
+  for (const std::string &e : failures(r)) ADD_FAILURE() << e;
+  EXPECT_EQ(r.messages_completed, 3u);
+  EXPECT_EQ(r.deliveries, r.deliveries_expected);
+  EXPECT_GT(r.switch_replicator_copies, 0u);
+  EXPECT_GE(r.auth_verified, r.switch_replicator_copies) << "every switch copy checked at a NIC";
+  EXPECT_EQ(r.drops.total(), 0u) << "nothing refused";
+}
+
 // A node configured with another key (node 4, a leaf of node 0's tree) is shut out: it refuses
 // every frame it is sent (bad tag), its own ACKs are refused by its parent, and the other 14
 // receivers get every message whole; node 4 never counts as delivered.

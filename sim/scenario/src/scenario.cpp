@@ -435,9 +435,6 @@ void validate(const Scenario &s, const std::string &origin) {
     bad("workload.allreduce.root", "must be between 0 and nodes - 1 = " + std::to_string(s.nodes - 1) + " (got " +
                                        std::to_string(s.allreduce.root) + ")");
   if (s.auth != 0 && !s.has_auth_key) bad("nic.auth", "accept and require need nic.auth_key (32 hex digits)");
-  if (s.auth != 0 && s.mode == Mode::kPort)
-    bad("nic.auth", "not modelled in port mode: the simulated Fanout switches check signatures but do not sign their "
-                    "copies yet (tree mode: every NIC signs)");
   if (s.workload == Workload::kCheckpoint && s.checkpoint.replicas > s.nodes - 1)
     bad("workload.checkpoint.replicas", "must be between 1 and nodes - 1 = " + std::to_string(s.nodes - 1) + " (got " +
                                             std::to_string(s.checkpoint.replicas) + ")");

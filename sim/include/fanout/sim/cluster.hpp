@@ -248,8 +248,8 @@ struct RunResult {
   double busiest_link_utilization = 0;
   // Kernels
   uint64_t replicator_copies = 0;        // NIC replicators
-  uint64_t auth_signed = 0;              // nic.auth: frames the NICs' signers signed
-  uint64_t auth_verified = 0;            // nic.auth: signed frames the NICs' parsers accepted
+  uint64_t auth_signed = 0;              // nic.auth: frames the signers signed (NICs, Fanout switches)
+  uint64_t auth_verified = 0;            // nic.auth: signed frames the parsers accepted (same)
   uint64_t switch_replicator_copies = 0; // Fanout switches (port mode)
   uint64_t acks_aggregated = 0;          // ACKs merged by aggregators (NICs and switches)
   double parser_in_beats_per_cycle_mean = 0, parser_in_beats_per_cycle_max = 0; // per NIC

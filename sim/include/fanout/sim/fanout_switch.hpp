@@ -71,6 +71,10 @@ struct FanoutSwitchConfig {
   // Hostile-input policy and per-sender rate limit of the replicator (proto/policy.hpp).
   proto::SetPolicy policy = proto::open_set_policy();
   proto::RateConfig rate = {0, 0};
+  // Per-packet authentication (as NicConfig): the parser checks signed frames; an egress signer
+  // (hls/auth_signer) before the TX queues signs what this node originates.
+  uint8_t auth_mode = 0;
+  uint8_t auth_key[16] = {};
   std::optional<Mac48> mac;     // default: cluster_mac48(node_id)
   std::optional<uint32_t> ipv4; // default: proto::cluster_ipv4(node_id)
 };
@@ -149,11 +153,13 @@ class FanoutSwitch : public sc_core::sc_module {
     // Parser: frames per proto::ParseError code (index = code), FIFO overflow, MAC bad frames.
     std::vector<uint32_t> parse_codes;
     uint32_t parser_overflow = 0, parser_bad_frames = 0;
-    std::vector<uint32_t> replicator; // hw::ReplCounter order
-    std::vector<uint32_t> ack_agg;    // hw::AckAggCounter order
-    uint64_t host_frames = 0;         // frames on parser_host and repl_host (no host: discarded)
-    uint64_t host_probes = 0;         // of which PROBEs
-    uint64_t agg_no_port = 0;         // aggregator frames whose tdest is not a used port (discarded)
+    std::vector<uint32_t> replicator;  // hw::ReplCounter order
+    std::vector<uint32_t> ack_agg;     // hw::AckAggCounter order
+    uint64_t host_frames = 0;          // frames on parser_host and repl_host (no host: discarded)
+    uint64_t host_probes = 0;          // of which PROBEs
+    uint64_t agg_no_port = 0;          // aggregator frames whose tdest is not a used port (discarded)
+    std::vector<uint32_t> parser_auth; // proto::AuthCode order: the parser's verdicts
+    std::vector<uint32_t> signer;      // hw::SignerCounter order (empty: no signer, auth off)
   };
   KernelStats kernel_stats() const;
   // Nothing inside the node: RX and TX queues empty, no frame in the kernels or their streams.
@@ -168,6 +174,7 @@ class FanoutSwitch : public sc_core::sc_module {
   void ingress();
   void egress();
   void drain_host();
+  void sign_step(); // nic.auth: one clock of the egress signer
   void pump(uint32_t p);
   void on_heartbeat(uint32_t p);
   Frame make_probe(uint32_t p);
