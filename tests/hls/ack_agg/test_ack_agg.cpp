@@ -17,6 +17,8 @@
 
 #include <gtest/gtest.h>
 
+#include "../hls_test_util.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -794,23 +796,11 @@ TEST(AckAgg, SignedFeedbackIsAggregatedAndForwardedVerbatim) {
   r.cfg = make_config(1u << 30, 100);
   const uint8_t key[16] = {1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 121, 98, 219};
   uint32_t counter = 0;
-  auto bytes_of = [](const Words &w) {
-    std::vector<uint8_t> b;
-    for (const axis_word &x : w) {
-      proto::Beat beat = hw::to_beat(x);
-      for (uint32_t i = 0; i < proto::kBeatBytes; i++)
-        if ((beat.keep >> i) & 1) b.push_back(beat.data[i]);
-    }
-    return b;
-  };
+  auto bytes_of = [](const Words &w) { return fanout::test::frame_bytes(w); };
   std::vector<std::vector<uint8_t>> signed_nacks;
   auto sign = [&](FbFrame f) {
-    std::vector<uint8_t> b = bytes_of(f.words);
-    size_t n = b.size();
-    b.resize(n + proto::kAuthTrailerBytes);
-    uint32_t len = 0;
-    EXPECT_TRUE(proto::auth_append(b.data(), (uint32_t)n, (uint32_t)b.size(), key, ++counter, &len));
-    b.resize(len);
+    std::vector<uint8_t> b = fanout::test::signed_frame(bytes_of(f.words), ++counter, key);
+    uint32_t len = (uint32_t)b.size();
     f.meta.hdr.flags = (uint8_t)(f.meta.hdr.flags | proto::kFlagAuth);
     f.meta.frame_len = len;
     f.words = to_words(b.data(), len, 0, f.meta.ingress_port);

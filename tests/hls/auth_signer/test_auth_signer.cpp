@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "../hls_test_util.hpp"
+
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -47,12 +49,7 @@ Bytes frame(uint8_t type, proto::NodeId origin, uint32_t payload_len, std::vecto
   return out;
 }
 Bytes signed_copy(Bytes f, uint32_t counter) {
-  size_t n = f.size();
-  f.resize(n + proto::kAuthTrailerBytes);
-  uint32_t len = 0;
-  EXPECT_TRUE(proto::auth_append(f.data(), (uint32_t)n, (uint32_t)f.size(), kKey, counter, &len));
-  f.resize(len);
-  return f;
+  return fanout::test::signed_frame(std::move(f), counter, kKey);
 }
 
 std::vector<axis_word> to_words(const Bytes &f, uint8_t dest) {
@@ -151,14 +148,7 @@ TEST(AuthSigner, SignsItsOwnFramesExactlyAsAuthAppend) {
     ASSERT_EQ(r.out[p].size(), r.in[p].size());
     for (size_t i = 0; i < r.in[p].size(); i++) {
       const std::vector<axis_word> &g = r.out[p][i];
-      proto::Beat last = hw::to_beat(g.back());
-      Bytes bytes;
-      for (const axis_word &w : g) {
-        proto::Beat b = hw::to_beat(w);
-        for (uint32_t j = 0; j < proto::kBeatBytes; j++)
-          if ((b.keep >> j) & 1) bytes.push_back(b.data[j]);
-      }
-      (void)last;
+      Bytes bytes = fanout::test::frame_bytes(g);
       ASSERT_EQ(bytes.size(), r.in[p][i].size() + proto::kAuthTrailerBytes);
       uint32_t counter = proto::load_be32(&bytes[bytes.size() - proto::kAuthTrailerBytes]);
       ASSERT_TRUE(counter >= 1 && counter <= all.size() && !used[counter]) << counter;

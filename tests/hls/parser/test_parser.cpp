@@ -4,6 +4,7 @@
 // step() per clock.
 #include "parser.hpp"
 
+#include "../hls_test_util.hpp"
 #include "auth_model.hpp"
 
 #include "fanout/hls/axis.hpp"
@@ -635,12 +636,7 @@ const uint8_t kOtherKey[16] = {0xf0, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
 
 // f signed as its origin would sign it (proto::auth_append).
 Bytes sign(Bytes f, uint32_t counter, const uint8_t *key = kKey) {
-  size_t n = f.size();
-  f.resize(n + proto::kAuthTrailerBytes);
-  uint32_t len = 0;
-  EXPECT_TRUE(proto::auth_append(f.data(), (uint32_t)n, (uint32_t)f.size(), key, counter, &len));
-  f.resize(len);
-  return f;
+  return fanout::test::signed_frame(std::move(f), counter, key);
 }
 // A DATA frame from origin `origin` (sender too) with a payload of payload_len bytes.
 Bytes data_from(uint16_t origin, uint32_t payload_len, std::vector<uint16_t> ids = {5, 9}) {

@@ -21,6 +21,8 @@
 
 #include <gtest/gtest.h>
 
+#include "../hls_test_util.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -949,16 +951,7 @@ TEST(Replicator, RetransmissionsAreReplicatedAndDeliveredButArmNothing) {
   for (const ArmWord &a : r.arms) EXPECT_EQ(a.key.message_id, r.arms[0].key.message_id) << "the retransmission armed";
 }
 
-// The frame bytes the words carry (valid bytes in order).
-Bytes from_words(const Words &w) {
-  Bytes f;
-  for (const axis_word &x : w) {
-    proto::Beat b = hw::to_beat(x);
-    for (uint32_t i = 0; i < proto::kBeatBytes; i++)
-      if ((b.keep >> i) & 1) f.push_back(b.data[i]);
-  }
-  return f;
-}
+using fanout::test::frame_bytes;
 
 TEST(Replicator, SignedFramesAreCopiedUnsignedWithTheirPayloadAndDeliveredWhole) {
   // A signed DATA frame (proto/auth.hpp): each copy carries the payload without the trailer and
@@ -970,13 +963,7 @@ TEST(Replicator, SignedFramesAreCopiedUnsignedWithTheirPayloadAndDeliveredWhole)
   const uint8_t key[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
   std::vector<Input> in;
   for (uint32_t payload : {0u, 11u, 12u, 700u}) {
-    Bytes f = build(ids_spec({10, 11, 12, 13, kSelf}, payload));
-    size_t n = f.size();
-    f.resize(n + proto::kAuthTrailerBytes);
-    uint32_t len = 0;
-    ASSERT_TRUE(proto::auth_append(f.data(), (uint32_t)n, (uint32_t)f.size(), key, payload + 1, &len));
-    f.resize(len);
-    in.push_back({f, 0});
+    in.push_back({fanout::test::signed_frame(build(ids_spec({10, 11, 12, 13, kSelf}, payload)), payload + 1, key), 0});
   }
   KernelRun<2> r;
   configure(*r.k, c);
@@ -988,7 +975,7 @@ TEST(Replicator, SignedFramesAreCopiedUnsignedWithTheirPayloadAndDeliveredWhole)
   size_t copies = 0;
   for (size_t p = 0; p < 2; p++)
     for (const Words &w : r.port[p]) {
-      Bytes f = from_words(w);
+      Bytes f = frame_bytes(w);
       proto::ParsedPacket pp;
       proto::ParseConfig cfg = proto::default_parse_config();
       cfg.verify_udp_checksum = false;
@@ -999,7 +986,7 @@ TEST(Replicator, SignedFramesAreCopiedUnsignedWithTheirPayloadAndDeliveredWhole)
       copies++;
     }
   EXPECT_EQ(copies, 2 * in.size());
-  for (size_t i = 0; i < in.size(); i++) EXPECT_EQ(from_words(r.host[i]), in[i].frame) << "delivered whole";
+  for (size_t i = 0; i < in.size(); i++) EXPECT_EQ(frame_bytes(r.host[i]), in[i].frame) << "delivered whole";
 }
 
 TEST(Replicator, SetThatFailsToDecodeIsDroppedWhole) {
