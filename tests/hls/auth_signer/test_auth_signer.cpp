@@ -329,3 +329,29 @@ TEST(AuthSigner, ThroughputAndLatency) {
     }
   }
 }
+
+extern "C" void fanout_auth_signer(hls::stream<fanout::hw::axis_word> in[2], hls::stream<fanout::hw::axis_word> out[2],
+                                   uint8_t enable, uint16_t self_id, uint16_t udp_port, const uint32_t key[4],
+                                   uint32_t counter_load, uint32_t counter_load_seq, uint32_t *next_counter,
+                                   uint32_t counters[fanout::hw::kSignCntCount]);
+
+TEST(AuthSignerTop, RegistersSignAndLoadTheCounter) {
+  // The key in registers (little-endian words); a counter loaded through counter_load_seq is the
+  // next one used; next_counter and counters read back.
+  uint32_t key[4];
+  for (int i = 0; i < 4; i++)
+    key[i] = (uint32_t)kKey[4 * i] | (uint32_t)kKey[4 * i + 1] << 8 | (uint32_t)kKey[4 * i + 2] << 16 |
+             (uint32_t)kKey[4 * i + 3] << 24;
+  hls::stream<axis_word> in[2], out[2];
+  uint32_t next = 0, counters[hw::kSignCntCount] = {};
+  Bytes f = frame(proto::kTypeData, kSelf, 100);
+  std::vector<axis_word> w = to_words(f, 0), got;
+  for (size_t c = 0; c < w.size() + 300; c++) {
+    if (c < w.size()) in[0].write(w[c]);
+    fanout_auth_signer(in, out, 1, kSelf, 0, key, 5000, 1, &next, counters); // load 5000 once
+    while (!out[0].empty()) got.push_back(out[0].read());
+  }
+  expect_frame(got, signed_copy(f, 5000), 0, "signed with the loaded counter");
+  EXPECT_EQ(next, 5001u);
+  EXPECT_EQ(counters[hw::kSignCntSigned], 1u);
+}
