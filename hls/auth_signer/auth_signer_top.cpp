@@ -23,6 +23,12 @@
 #include "fanout/hls/compat.hpp"
 #include "fanout/proto/wire.hpp"
 
+// The FIFO depth per port in beats (auth_signer.hpp): kSignerFifoBeats by default; 4096 signs
+// jumbo frames at line rate (hls_config.tcl: FANOUT_AUTH_FIFO_BEATS).
+#ifndef FANOUT_SIGNER_FIFO_BEATS
+#define FANOUT_SIGNER_FIFO_BEATS fanout::hw::kSignerFifoBeats
+#endif
+
 extern "C" void fanout_auth_signer(hls::stream<fanout::hw::axis_word> in[2], hls::stream<fanout::hw::axis_word> out[2],
                                    uint8_t enable, uint16_t self_id, uint16_t udp_port, const uint32_t key[4],
                                    uint32_t counter_load, uint32_t counter_load_seq, uint32_t *next_counter,
@@ -40,7 +46,7 @@ extern "C" void fanout_auth_signer(hls::stream<fanout::hw::axis_word> in[2], hls
   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = counters bundle = ctrl)
   FANOUT_HLS_PRAGMA(HLS PIPELINE II = 1)
 
-  static fanout::hw::AuthSigner<2> signer;
+  static fanout::hw::AuthSigner<2, FANOUT_SIGNER_FIFO_BEATS> signer;
   static uint32_t last_load_seq = 0; // the registers' reset value: nothing loaded
   uint8_t k[16];
   for (uint32_t i = 0; i < 16; i++) {

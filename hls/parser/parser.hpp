@@ -95,7 +95,8 @@ namespace hw {
 // The depth is BasicParser's parameter; Parser (the simulator's and the top's) uses this one.
 // kParserAuthFifoBeats is the depth at which signed jumbo frames are checked at line rate: a
 // 9,000-byte frame's verdict takes about 2,400 clocks, in which as many beats arrive (256 KiB:
-// 8 URAM). parser_top.cpp takes FANOUT_PARSER_FIFO_BEATS to build with it.
+// 8 URAM). parser_top.cpp takes FANOUT_PARSER_FIFO_BEATS to build with it (the Vitis flow:
+// FANOUT_AUTH_FIFO_BEATS=4096 in the environment, hls_config.tcl).
 static const uint32_t kParserFifoBeats = 512;
 static const uint32_t kParserAuthFifoBeats = 4096;
 // Bytes kept for classification: the fixed headers (beat 0) and the largest set body (beats 1-16).
