@@ -49,10 +49,7 @@ extern "C" void fanout_auth_signer(hls::stream<fanout::hw::axis_word> in[2], hls
   static fanout::hw::AuthSigner<2, FANOUT_SIGNER_FIFO_BEATS> signer;
   static uint32_t last_load_seq = 0; // the registers' reset value: nothing loaded
   uint8_t k[16];
-  for (uint32_t i = 0; i < 16; i++) {
-    FANOUT_HLS_PRAGMA(HLS UNROLL)
-    k[i] = (uint8_t)(key[i / 4] >> (8 * (i % 4)));
-  }
+  fanout::hw::auth_key_from_registers(key, k);
   signer.configure(enable != 0, self_id, k, udp_port == 0 ? fanout::proto::kDefaultUdpPort : udp_port);
   if (counter_load_seq != last_load_seq) {
     last_load_seq = counter_load_seq;

@@ -57,10 +57,7 @@ extern "C" void fanout_parser(hls::stream<fanout::hw::axis_word> &in, hls::strea
   static fanout::hw::BasicParser<FANOUT_PARSER_FIFO_BEATS> parser;
   parser.set_udp_port(udp_port == 0 ? fanout::proto::kDefaultUdpPort : udp_port);
   uint8_t key[16];
-  for (uint32_t i = 0; i < 16; i++) {
-    FANOUT_HLS_PRAGMA(HLS UNROLL)
-    key[i] = (uint8_t)(auth_key[i / 4] >> (8 * (i % 4)));
-  }
+  fanout::hw::auth_key_from_registers(auth_key, key);
   parser.set_auth(auth_mode, key);
   parser.step(in, out_fanout, out_meta, out_host, out_seen);
   parser.read_counters(error_counts, overflow_count, bad_frame_count);

@@ -339,9 +339,7 @@ TEST(AuthSignerTop, RegistersSignAndLoadTheCounter) {
   // The key in registers (little-endian words); a counter loaded through counter_load_seq is the
   // next one used; next_counter and counters read back.
   uint32_t key[4];
-  for (int i = 0; i < 4; i++)
-    key[i] = (uint32_t)kKey[4 * i] | (uint32_t)kKey[4 * i + 1] << 8 | (uint32_t)kKey[4 * i + 2] << 16 |
-             (uint32_t)kKey[4 * i + 3] << 24;
+  hw::auth_key_to_registers(kKey, key);
   hls::stream<axis_word> in[2], out[2];
   uint32_t next = 0, counters[hw::kSignCntCount] = {};
   Bytes f = frame(proto::kTypeData, kSelf, 100);

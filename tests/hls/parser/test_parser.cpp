@@ -901,10 +901,8 @@ TEST(ParserTop, AuthRegisters) {
     uint32_t counts[proto::kErrorCount] = {}, auth_counts[proto::kAuthCodeCount] = {};
     uint32_t overflow = 0, bad = 0, seen_dropped = 0;
     uint32_t key[4];
-    for (int i = 0; i < 4; i++)
-      key[i] = ((uint32_t)kKey[4 * i] | (uint32_t)kKey[4 * i + 1] << 8 | (uint32_t)kKey[4 * i + 2] << 16 |
-                (uint32_t)kKey[4 * i + 3] << 24) ^
-               (right_key ? 0u : 0x100u);
+    hw::auth_key_to_registers(kKey, key);
+    if (!right_key) key[0] ^= 0x100u;
     Bytes f = sign(data_from(3, 500), 1000 + right_key);
     std::vector<axis_word> w = to_words(f, 1);
     size_t out = 0;

@@ -31,6 +31,21 @@
 namespace fanout {
 namespace hw {
 
+// The group key in s_axilite registers (the parser's auth_key, the signer's key): four 32-bit
+// words, key byte 4i + j in bits 8j+7..8j of word i (key bytes in proto::SipHash24's order).
+inline void auth_key_from_registers(const uint32_t words[4], uint8_t key[16]) {
+  for (uint32_t i = 0; i < 16; i++) {
+    FANOUT_HLS_PRAGMA(HLS UNROLL)
+    key[i] = (uint8_t)(words[i / 4] >> (8 * (i % 4)));
+  }
+}
+// The inverse: what software writes to the registers for a key.
+inline void auth_key_to_registers(const uint8_t key[16], uint32_t words[4]) {
+  for (uint32_t i = 0; i < 4; i++)
+    words[i] = (uint32_t)key[4 * i] | (uint32_t)key[4 * i + 1] << 8 | (uint32_t)key[4 * i + 2] << 16 |
+               (uint32_t)key[4 * i + 3] << 24;
+}
+
 struct SipHashJob {
   uint32_t start;    // FIFO pointer of the frame's first beat
   uint32_t base;     // frame offset of the message's first byte
