@@ -3,6 +3,7 @@
 #pragma once
 
 #include "fanout/driver.hpp"
+#include "fanout/proto/proto.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -285,6 +286,25 @@ inline std::unique_ptr<Device> open_or_die(const std::string &uri, const DeviceO
   OpenResult r = Device::open(uri, o);
   if (!r) throw std::runtime_error("open " + uri + ": " + r.message);
   return std::move(r.device);
+}
+
+// A one-packet (last and only) DATA Fanout part from `sender` with origin `origin` to `ids`, the
+// payload `payload_len` bytes of `fill`: what a hostile or well-behaved peer puts on the wire.
+inline std::vector<uint8_t> crafted_data(NodeId sender, NodeId origin, uint32_t message_id,
+                                         const std::vector<NodeId> &ids, uint32_t payload_len = 100,
+                                         uint8_t fill = 0x5A) {
+  proto::ReceiverSet set;
+  for (NodeId id : ids) set.append(id);
+  std::vector<uint8_t> payload(payload_len, fill);
+  proto::FanoutHeader h = proto::make_header(proto::kTypeData, sender, origin, message_id, 0, payload_len);
+  h.flags = proto::kFlagLast;
+  std::vector<uint8_t> pkt(proto::kMaxPacketBytes);
+  uint32_t len = 0;
+  int e = proto::build_packet(h, set, payload.data(), payload_len, proto::default_build_options(), pkt.data(),
+                              (uint32_t)pkt.size(), &len);
+  if (e != proto::kOk) throw std::runtime_error(std::string("crafted_data: build_packet: ") + proto::error_name(e));
+  pkt.resize(len);
+  return pkt;
 }
 
 } // namespace fanout::driver::test

@@ -16,18 +16,7 @@ namespace p = fanout::proto;
 // A one-packet DATA message from `sender` (also the origin) to `ids`.
 std::vector<uint8_t> data_packet(NodeId sender, uint32_t message_id, const std::vector<NodeId> &ids,
                                  uint32_t payload_len = 100) {
-  p::ReceiverSet set;
-  for (NodeId id : ids) set.append(id);
-  std::vector<uint8_t> payload(payload_len, 0xAB);
-  p::FanoutHeader h = p::make_header(p::kTypeData, sender, sender, message_id, 0, payload_len);
-  h.flags = p::kFlagLast;
-  std::vector<uint8_t> pkt(p::kMaxPacketBytes);
-  uint32_t len = 0;
-  EXPECT_EQ(p::build_packet(h, set, payload.data(), payload_len, p::default_build_options(), pkt.data(),
-                            (uint32_t)pkt.size(), &len),
-            p::kOk);
-  pkt.resize(len);
-  return pkt;
+  return crafted_data(sender, sender, message_id, ids, payload_len, 0xAB);
 }
 
 std::vector<uint8_t> signed_packet(std::vector<uint8_t> pkt, const uint8_t key[16], uint32_t counter) {

@@ -439,22 +439,6 @@ TEST(Transport, NicReplicationHandsEachPacketOverOnce) {
 
 // ---- Hostile-input policy ------------------------------------------------------------------------
 
-std::vector<uint8_t> crafted_data(NodeId sender, NodeId origin, uint32_t message_id, const std::vector<NodeId> &ids,
-                                  uint32_t payload_len) {
-  p::ReceiverSet set;
-  for (NodeId id : ids) set.append(id);
-  std::vector<uint8_t> payload(payload_len, 0x5A);
-  p::FanoutHeader h = p::make_header(p::kTypeData, sender, origin, message_id, 0, payload_len);
-  h.flags = p::kFlagLast;
-  std::vector<uint8_t> pkt(p::kMaxPacketBytes);
-  uint32_t len = 0;
-  EXPECT_EQ(p::build_packet(h, set, payload.data(), payload_len, p::default_build_options(), pkt.data(),
-                            (uint32_t)pkt.size(), &len),
-            p::kOk);
-  pkt.resize(len);
-  return pkt;
-}
-
 TEST(Transport, PolicyRefusesCraftedDataByCodeBeforeDeliveryOrRelaying) {
   TransportOptions o = options(2);
   o.max_receivers = 3;
