@@ -88,23 +88,17 @@ if(_rx_udp)
   add_custom_command(
     OUTPUT ${_bin}
     COMMAND ${_rx_launcher} ${FANOUT_CLANGXX} ${_rx_flags} -I${_rx_proto_include} -I${PROJECT_SOURCE_DIR}/driver/include
-            -I${FANOUT_DRIVER_SRC_DIR} -I${_rx_src} -MD -MF ${_bin}.d ${_rx_src}/fuzz_udp_rx.cpp ${_transport} -o
-            ${_bin}
-    DEPENDS ${_rx_src}/fuzz_udp_rx.cpp ${_transport}
+            -I${FANOUT_DRIVER_SRC_DIR} -I${_rx_src} -MD -MF ${_bin}.d ${_rx_src}/fuzz_udp_rx.cpp ${_transport}
+            ${_rx_src}/large_block_cache.cpp -o ${_bin}
+    DEPENDS ${_rx_src}/fuzz_udp_rx.cpp ${_transport} ${_rx_src}/large_block_cache.cpp
     DEPFILE ${_bin}.d
     COMMENT "Building libFuzzer target fuzz_udp_rx with ${FANOUT_CLANGXX}"
     VERBATIM)
   add_custom_target(fuzz_udp_rx_fuzzer ALL DEPENDS ${_bin} fanout_fuzz_seeds)
 endif()
 
-# fuzz_udp_rx runs about 800 inputs/s (a Transport per input, up to 64 packets each): a tenth
-# of the smoke runs keeps its test near the others' few seconds.
-math(EXPR _rx_udp_runs "${FANOUT_FUZZ_SMOKE_RUNS} / 10 + 1")
 foreach(target IN LISTS _rx_targets)
   set(_runs ${FANOUT_FUZZ_SMOKE_RUNS})
-  if(target STREQUAL "fuzz_udp_rx")
-    set(_runs ${_rx_udp_runs})
-  endif()
   add_test(NAME ${target}_smoke
            COMMAND ${CMAKE_COMMAND} -DFUZZER=${CMAKE_CURRENT_BINARY_DIR}/${target}
                    -DSEEDS=${FANOUT_FUZZ_SEED_DIR}/${target} -DWORK=${CMAKE_CURRENT_BINARY_DIR}/smoke/${target}
