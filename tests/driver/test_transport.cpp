@@ -460,6 +460,50 @@ TEST(Transport, PolicyRefusesCraftedDataByCodeBeforeDeliveryOrRelaying) {
   EXPECT_EQ(st.copies_forwarded.get(), 2u);
 }
 
+// A relay that is also a receiver answers a probe with its ACK and a NACK per gap. Found by
+// fuzz_udp_rx: with F copies out already, those NACKs made one packet cause more than F + 1. The
+// answer now sends what the copies leave of F + 1; the other gaps are NACKed at the next timer.
+TEST(Transport, ProbeAnswerOfARelayStaysWithinFPlusOne) {
+  MemNet net(8, options(2)); // node 1 relays {2, 3, 4} to 2 chunk heads (F = 2)
+  auto data = [&](uint32_t seq, uint8_t flags) {
+    p::ReceiverSet set;
+    for (NodeId id = 1; id <= 4; id++) set.append(id);
+    std::vector<uint8_t> payload(100, (uint8_t)seq);
+    p::FanoutHeader h = p::make_header(p::kTypeData, 0, 0, 77, seq, 800); // 8 packets of 100 bytes
+    h.flags = flags;
+    std::vector<uint8_t> pkt(p::kMaxPacketBytes);
+    uint32_t len = 0;
+    EXPECT_EQ(p::build_packet(h, set, payload.data(), 100, p::default_build_options(), pkt.data(), (uint32_t)pkt.size(),
+                              &len),
+              p::kOk);
+    pkt.resize(len);
+    return pkt;
+  };
+  Transport &relay = *net.nodes[1]->t;
+  for (uint32_t seq : {0u, 2u, 4u, 6u}) { // 1, 3 and 5 lost; no timer runs in between
+    std::vector<uint8_t> b = data(seq, 0);
+    relay.on_packet(b.data(), (uint32_t)b.size(), net.now);
+  }
+  size_t before = net.queue.size();
+  std::vector<uint8_t> probe = data(7, p::kFlagLast | p::kFlagRetx | p::kFlagAckReq);
+  relay.on_packet(probe.data(), (uint32_t)probe.size(), net.now);
+  size_t caused = net.queue.size() - before;
+  EXPECT_LE(caused, 3u); // F + 1
+  auto nacks_to_sender = [&] {
+    std::vector<uint32_t> seqs;
+    for (const Pkt &k : net.queue) {
+      Parsed x = parse(k);
+      if (k.to == 0 && type_is(x, p::kTypeNack)) seqs.push_back(x.v.hdr.sequence);
+    }
+    return seqs;
+  };
+  std::vector<uint32_t> now_nacked = nacks_to_sender();
+  relay.on_timers(net.now); // the gaps the answer left
+  std::vector<uint32_t> all = nacks_to_sender();
+  EXPECT_LT(now_nacked.size(), 3u);
+  EXPECT_EQ(all, (std::vector<uint32_t>{1, 3, 5})); // every gap once, in order
+}
+
 TEST(Transport, RateLimitLosesExactlyTheExcess) {
   TransportOptions o = options(2);
   o.rate_mbps = 16;          // 2 bytes per microsecond per sender

@@ -570,8 +570,14 @@ void Transport::on_packet(const uint8_t *pkt, uint32_t len, uint64_t now_us) {
 
 void Transport::on_data(const proto::PacketView &v, const uint8_t *pkt) {
   bool local = rx_set_->contains(cfg_.self);
+  uint64_t copies_before = stats_.copies_forwarded.get();
   bool relayed = !cfg_.caps.nic_replicates && relay(v, pkt, local);
-  if (local && v.hdr.sender != cfg_.self) deliver(v, pkt, relayed);
+  // One packet in causes at most F + 1 out (docs/reliability.md, hostile input): what the copies
+  // left of that is the most feedback its delivery may send now (at least one packet).
+  uint64_t copies = stats_.copies_forwarded.get() - copies_before;
+  uint32_t bound = cfg_.opt.fanout + 1;
+  uint32_t feedback_budget = copies < bound ? (uint32_t)(bound - copies) : 1;
+  if (local && v.hdr.sender != cfg_.self) deliver(v, pkt, relayed, feedback_budget);
 }
 
 // Forward a copy to each chunk head of the ids after this node's (tree rule), and arm the
@@ -648,7 +654,7 @@ uint32_t Transport::agg_scan_interval() const {
   return std::max<uint32_t>(kMinAggScanUs, cfg_.opt.silent_timeout_us / 4);
 }
 
-void Transport::deliver(const proto::PacketView &v, const uint8_t *pkt, bool via_agg) {
+void Transport::deliver(const proto::PacketView &v, const uint8_t *pkt, bool via_agg, uint32_t feedback_budget) {
   const proto::FanoutHeader &h = v.hdr;
   uint64_t key = key_of(h.sender, h.message_id);
   uint32_t npk = proto::packets_in_message(h, v.payload_len);
@@ -760,10 +766,13 @@ void Transport::deliver(const proto::PacketView &v, const uint8_t *pkt, bool via
     return;
   }
   if (h.flags & proto::kFlagAckReq) {
-    // Asked to report: the cumulative ACK; for a probe also every gap and the missing tail.
+    // Asked to report: the cumulative ACK; for a probe also the gaps and the missing tail (the
+    // sender waited an rto on us), as many NACKs as the feedback budget leaves now, the rest at
+    // the next timer (found by fuzz_udp_rx: a relay's probe answer of several NACK runs made one
+    // packet cause more than F + 1).
     host_feedback(*r, proto::kTypeAck, r->cum, 1);
     r->acked_cum = r->cum;
-    if (h.flags & proto::kFlagRetx) nack_everything(*r); // a probe: the sender waited an rto on us
+    if (h.flags & proto::kFlagRetx) nack_everything(*r, feedback_budget - 1);
   } else if (r->cum - r->acked_cum >= cfg_.opt.ack_interval) {
     host_feedback(*r, proto::kTypeAck, r->cum, 1);
     r->acked_cum = r->cum;
@@ -812,29 +821,42 @@ void Transport::route_host_feedback(NodeId parent, bool via_agg) {
   if (out) send_agg_output(*out_);
 }
 
-// NACK the runs of missing packets in [lo, hi), at most kMaxNackRuns per call in all.
-void Transport::nack_gaps(RecvMsg &r, uint32_t lo, uint32_t hi, uint32_t &runs) {
+// NACK the runs of missing packets in [lo, hi) while runs < limit. Returns where it stopped: hi
+// when every run was NACKed, else the first missing packet not NACKed.
+uint32_t Transport::nack_gaps(RecvMsg &r, uint32_t lo, uint32_t hi, uint32_t &runs, uint32_t limit) {
   uint32_t seq = std::max(lo, r.cum);
-  while (seq < hi && runs < kMaxNackRuns) {
+  while (seq < hi) {
     if (bit(r.bits, seq)) {
       seq++;
       continue;
     }
+    if (runs >= limit) return seq;
     uint32_t end = seq;
     while (end < hi && !bit(r.bits, end)) end++;
     host_feedback(r, proto::kTypeNack, seq, end - seq);
     runs++;
     seq = end;
   }
+  return hi;
 }
 
-// Every gap and the tail: all of them are old (the message went quiet, or the sender probed).
-void Transport::nack_everything(RecvMsg &r) {
+// Every gap and the tail, at most `limit` NACKs now: all of them are old (the message went quiet,
+// or the sender probed).
+void Transport::nack_everything(RecvMsg &r, uint32_t limit) {
   uint32_t runs = 0;
-  nack_gaps(r, r.cum, r.highest, runs);
-  if (r.highest < r.npackets && runs < kMaxNackRuns) host_feedback(r, proto::kTypeNack, r.highest, 0);
-  r.nacked_upto = std::max(r.nacked_upto, r.highest);
+  uint32_t stop = nack_gaps(r, r.cum, r.highest, runs, limit);
+  if (stop == r.highest && r.highest < r.npackets && runs < limit) host_feedback(r, proto::kTypeNack, r.highest, 0);
   r.gap_due = 0;
+  if (stop < r.highest && limit < kMaxNackRuns) {
+    // A probe's answer cut short by the feedback budget: the other gaps are due at the next timer.
+    r.nacked_upto = std::max(r.nacked_upto, stop);
+    r.gap_due = now_;
+    r.gap_mark = r.highest;
+    r.nack_at = now_;
+    arm_timer(now_);
+  } else {
+    r.nacked_upto = std::max(r.nacked_upto, r.highest);
+  }
   r.renack_at = now_ + r.backoff;
 }
 
@@ -850,16 +872,16 @@ void Transport::receiver_timers(RecvMsg &r) {
   // from it still arriving mean this message's tail may be queued behind them (FIFO per sender).
   uint64_t heard = std::max(r.last_rx, last_from_[r.sender]);
   if (now_ - heard >= r.backoff) {
-    nack_everything(r);
+    nack_everything(r, kMaxNackRuns);
     r.backoff = std::min(r.backoff * 2, cap);
   } else {
     if (r.renack_at != 0 && now_ >= r.renack_at) {
-      nack_gaps(r, r.cum, r.nacked_upto, runs);
+      nack_gaps(r, r.cum, r.nacked_upto, runs, kMaxNackRuns);
       r.backoff = std::min(r.backoff * 2, cap);
       r.renack_at = 0;
     }
     if (r.gap_due != 0 && now_ >= r.gap_due) {
-      nack_gaps(r, r.nacked_upto, r.gap_mark, runs);
+      nack_gaps(r, r.nacked_upto, r.gap_mark, runs, kMaxNackRuns);
       r.nacked_upto = std::max(r.nacked_upto, r.gap_mark);
       r.gap_due = 0;
       // Gaps that appeared after the mark get their own reorder timeout.

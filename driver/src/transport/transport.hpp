@@ -222,12 +222,12 @@ class Transport {
   void on_data(const proto::PacketView &v, const uint8_t *pkt);
   bool relay(const proto::PacketView &v, const uint8_t *pkt, bool local);
   uint32_t agg_scan_interval() const;
-  void deliver(const proto::PacketView &v, const uint8_t *pkt, bool via_agg);
+  void deliver(const proto::PacketView &v, const uint8_t *pkt, bool via_agg, uint32_t feedback_budget);
   void ack_done(const proto::FanoutHeader &h, DoneMsg &d, bool via_agg);
   void host_feedback(RecvMsg &r, uint8_t type, uint32_t sequence, uint32_t count);
   void route_host_feedback(NodeId parent, bool via_agg);
-  void nack_gaps(RecvMsg &r, uint32_t lo, uint32_t hi, uint32_t &runs);
-  void nack_everything(RecvMsg &r);
+  uint32_t nack_gaps(RecvMsg &r, uint32_t lo, uint32_t hi, uint32_t &runs, uint32_t limit);
+  void nack_everything(RecvMsg &r, uint32_t limit);
   void receiver_timers(RecvMsg &r);
   void finish_recv(RecvMsg &r);
   void on_feedback(const proto::PacketView &v, const uint8_t *pkt, uint32_t len);
