@@ -79,7 +79,8 @@ struct SimNode {
 // in flight, to the next timer.
 class MemNet {
  public:
-  MemNet(int n, TransportOptions opt, bool sender_nic = false) {
+  // last_id: the highest id the nodes accept in a set (hostile-input policy); 0: n - 1.
+  MemNet(int n, TransportOptions opt, bool sender_nic = false, NodeId last_id = 0) {
     ClusterConfig c;
     std::string yaml = "nodes: [{id: 0, address: 127.0.0.1:1}]";
     std::string error;
@@ -96,7 +97,7 @@ class MemNet {
       cfg.max_packet = node->backend->max_packet_bytes();
       cfg.caps = node->backend->caps();
       cfg.first_id = 0; // the cluster's ids: 0..n-1 (hostile-input policy)
-      cfg.last_id = (NodeId)(n - 1);
+      cfg.last_id = last_id ? last_id : (NodeId)(n - 1);
       node->t = std::make_unique<Transport>(cfg, *node->backend, node->sink, node->stats, 1000 * (uint32_t)i);
       for (int b = 0; b < 4; b++) {
         node->bufs.emplace_back(1 << 20);
@@ -502,6 +503,46 @@ TEST(Transport, ProbeAnswerOfARelayStaysWithinFPlusOne) {
   std::vector<uint32_t> all = nacks_to_sender();
   EXPECT_LT(now_nacked.size(), 3u);
   EXPECT_EQ(all, (std::vector<uint32_t>{1, 3, 5})); // every gap once, in order
+}
+
+// A packet that fills the medium leaves its copies no room to grow: removing this node from
+// inside a range makes a chunk's set longer than the one that came in, and such a chunk goes out in
+// pieces. Found by fuzz_udp_rx: F chunks plus pieces made one packet cause more than F + 1. The
+// relay now splits into fewer chunks until the copies fit F.
+TEST(Transport, RelayAtTheMediumsEdgeStaysWithinFPlusOne) {
+  MemNet net(16, options(2), false, /*last_id=*/0xFFFF); // ids past 15 have no node: copies to them vanish
+  p::ReceiverSet set;
+  for (NodeId id = 0; id <= 12; id++) set.append(id); // node 10 inside the first range
+  for (NodeId id = 20000; id <= 20030; id++) set.append(id);
+  const uint32_t max_packet = 1500 - 28;
+  uint32_t payload_len = max_packet - p::kFanoutHeaderBytes - 8; // 2 ranges: 8 set bytes, nothing to spare
+  std::vector<uint8_t> payload(payload_len, 0x42);
+  p::FanoutHeader h = p::make_header(p::kTypeData, 15, 15, 5, 0, payload_len); // from node 15, outside the set
+  h.flags = p::kFlagLast;
+  std::vector<uint8_t> pkt(p::kMaxPacketBytes);
+  uint32_t len = 0;
+  ASSERT_EQ(p::build_packet(h, set, payload.data(), payload_len, p::default_build_options(), pkt.data(),
+                            (uint32_t)pkt.size(), &len),
+            p::kOk);
+  ASSERT_EQ(len, max_packet);
+  Counters &st = net.nodes[10]->stats;
+  net.nodes[10]->t->on_packet(pkt.data(), len, net.now);
+  // Without this node the set is 3 ranges, 12 bytes: no copy can carry it whole. At most F copies
+  // (pieces included), so this node's feedback keeps within F + 1.
+  EXPECT_LE(st.copies_forwarded.get(), 2u);
+  EXPECT_GE(st.copies_forwarded.get(), 2u);
+  EXPECT_LE(st.copies_forwarded.get() + st.acks_sent.get(), 3u);
+  std::vector<NodeId> reached; // one chunk, in pieces to its head, node 0: every receiver once
+  for (const Pkt &k : net.queue) {
+    Parsed x = parse(k);
+    if (type_is(x, p::kTypeData) && k.to == 0) reached.insert(reached.end(), x.set.begin(), x.set.end());
+  }
+  std::sort(reached.begin(), reached.end());
+  std::vector<NodeId> want;
+  for (NodeId id = 0; id <= 12; id++)
+    if (id != 10) want.push_back(id);
+  for (NodeId id = 20000; id <= 20030; id++) want.push_back(id);
+  EXPECT_EQ(reached, want);
 }
 
 TEST(Transport, RateLimitLosesExactlyTheExcess) {

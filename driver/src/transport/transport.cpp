@@ -595,8 +595,27 @@ bool Transport::relay(const proto::PacketView &v, const uint8_t *pkt, bool local
     stats_.hops_exhausted.add();
     return false;
   }
+  // A copy's set may use the packet's whole room on the medium: a chunk can encode longer than
+  // the set that came in (this node removed from inside a range, a bitmap cut), and a budget of
+  // the input's set bytes cut such a chunk into pieces, more than F + 1 sends for one packet
+  // (found by fuzz_udp_rx). Pieces remain only for a chunk that does not fit the medium at all.
+  uint32_t room = cfg_.max_packet > proto::kFanoutHeaderBytes + v.payload_len
+                      ? cfg_.max_packet - proto::kFanoutHeaderBytes - v.payload_len
+                      : 0;
+  uint32_t budget = std::max<uint32_t>(std::min<uint32_t>(proto::kMaxSetBytes, room), 4);
   Chunk chunks[proto::kMaxTreeFanout];
   uint32_t n = proto::tree_split(remaining, cfg_.opt.fanout, chunks);
+  // Such pieces are sends too: one packet in causes at most F + 1 out. While the chunks and their
+  // pieces exceed F, split into fewer chunks (at the MTU's edge only; found by fuzz_udp_rx), down
+  // to one chunk in pieces.
+  for (uint32_t f = n; f > 1 && sends_for(remaining, chunks, n, budget) > cfg_.opt.fanout; f--) {
+    if (f - 1 >= proto::kMinTreeFanout) {
+      n = proto::tree_split(remaining, f - 1, chunks);
+    } else {
+      chunks[0] = Chunk{0, remaining.size(), (NodeId)remaining.at(0)};
+      n = 1;
+    }
+  }
   proto::ChildSpec children[proto::kMaxTreeFanout + 1];
   uint32_t nchildren = 0;
   for (uint32_t c = 0; c < n; c++)
@@ -613,14 +632,6 @@ bool Transport::relay(const proto::PacketView &v, const uint8_t *pkt, bool local
   h.hops_left = (uint8_t)(h.hops_left - 1);
   h.origin = cfg_.self;
   h.flags = (uint8_t)(h.flags & ~proto::kFlagAuth); // a copy is a new Fanout part: signed (or not) by this node
-  // A copy's set may use the packet's whole room on the medium: a chunk can encode longer than
-  // the set that came in (this node removed from inside a range, a bitmap cut), and a budget of
-  // the input's set bytes cut such a chunk into pieces, more than F + 1 sends for one packet
-  // (found by fuzz_udp_rx). Pieces remain only for a chunk that does not fit the medium at all.
-  uint32_t room = cfg_.max_packet > proto::kFanoutHeaderBytes + v.payload_len
-                      ? cfg_.max_packet - proto::kFanoutHeaderBytes - v.payload_len
-                      : 0;
-  uint32_t budget = std::max<uint32_t>(std::min<uint32_t>(proto::kMaxSetBytes, room), 4);
   const uint8_t *payload = v.payload_len ? pkt + v.payload_offset : nullptr;
   proto::BuildOptions opt = proto::default_build_options();
   for (uint32_t c = 0; c < n; c++) {
@@ -648,6 +659,18 @@ bool Transport::relay(const proto::PacketView &v, const uint8_t *pkt, bool local
     }
   }
   return true;
+}
+
+// Packets the copies of these chunks take: one per chunk whose set fits `budget` bytes, else one
+// per piece.
+uint32_t Transport::sends_for(const proto::ReceiverSet &remaining, const Chunk *chunks, uint32_t n, uint32_t budget) {
+  uint32_t sends = 0;
+  for (uint32_t c = 0; c < n; c++) {
+    remaining.slice(chunks[c].begin, chunks[c].end, *set_b_);
+    sends +=
+        proto::set_cost(*set_b_).best_bytes() <= budget ? 1 : proto::partition_for_packets(*set_b_, budget, nullptr, 0);
+  }
+  return sends;
 }
 
 uint32_t Transport::agg_scan_interval() const {

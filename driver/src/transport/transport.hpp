@@ -221,6 +221,7 @@ class Transport {
   // receiver + relay
   void on_data(const proto::PacketView &v, const uint8_t *pkt);
   bool relay(const proto::PacketView &v, const uint8_t *pkt, bool local);
+  uint32_t sends_for(const proto::ReceiverSet &remaining, const proto::Chunk *chunks, uint32_t n, uint32_t budget);
   uint32_t agg_scan_interval() const;
   void deliver(const proto::PacketView &v, const uint8_t *pkt, bool via_agg, uint32_t feedback_budget);
   void ack_done(const proto::FanoutHeader &h, DoneMsg &d, bool via_agg);
