@@ -599,9 +599,11 @@ bool Transport::relay(const proto::PacketView &v, const uint8_t *pkt, bool local
   // the set that came in (this node removed from inside a range, a bitmap cut), and a budget of
   // the input's set bytes cut such a chunk into pieces, more than F + 1 sends for one packet
   // (found by fuzz_udp_rx). Pieces remain only for a chunk that does not fit the medium at all.
-  uint32_t room = cfg_.max_packet > proto::kFanoutHeaderBytes + v.payload_len
-                      ? cfg_.max_packet - proto::kFanoutHeaderBytes - v.payload_len
-                      : 0;
+  // The copies may be as long as the packet that came in: a peer on a larger MTU sent it (found
+  // by fuzz_udp_rx: a 2,176-byte payload left no room at our 1,500 and went out in 15 pieces).
+  uint32_t medium = std::max<uint32_t>(cfg_.max_packet, v.payload_offset + v.payload_len);
+  uint32_t room =
+      medium > proto::kFanoutHeaderBytes + v.payload_len ? medium - proto::kFanoutHeaderBytes - v.payload_len : 0;
   uint32_t budget = std::max<uint32_t>(std::min<uint32_t>(proto::kMaxSetBytes, room), 4);
   Chunk chunks[proto::kMaxTreeFanout];
   uint32_t n = proto::tree_split(remaining, cfg_.opt.fanout, chunks);
