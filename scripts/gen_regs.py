@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""Generate the Fanout register block and its software map from one definition.
+"""Generate the Fanout register block, the HLS kernels' register maps and their software map from
+one definition.
 
     scripts/gen_regs.py [--check] [definition.yaml]
 
 Reads rtl/regs/fanout_regs.yaml (the only place a register is defined) and writes
-  rtl/generated/fanout_regs.sv       AXI-Lite register block (SystemVerilog)
-  driver/include/fanout/regs.hpp     offsets, block types and versions (C++17)
---check writes nothing and exits 1, naming the stale file, when either differs from what would be
-generated (ctest regs_generated_up_to_date). Errors in the definition name the block, the register
-and the field.
+  rtl/generated/fanout_regs.sv                            AXI-Lite register block (SystemVerilog)
+  driver/include/fanout/regs.hpp                          offsets, block types and versions, the
+                                                          kernels' maps (C++17)
+  hls/common/include/fanout/hls/generated/kernel_regs.hpp the kernels' offsets as macros for
+                                                          their s_axilite pragmas (C++14)
+--check writes nothing and exits 1, naming the stale file, when one differs from what would be
+generated (ctest regs_generated_up_to_date). Errors in the definition name the block or kernel,
+the register and the field.
 """
 import os
+import re
 import sys
 
 import yaml
@@ -86,7 +91,201 @@ def load(path):
             r.setdefault("count", 1)
             r.setdefault("bits", 32)
             r.setdefault("doc", "")
+    load_kernels(d, where)
     return d
+
+
+# ---- HLS kernels (the `kernels:` section; rules in the definition file) ----
+KERNEL_CONTROLS = ("ap_ctrl_none", "ap_ctrl_hs")
+KERNEL_KINDS = ("m_axi",)
+KERNEL_USER_BASE = 0x10  # 0x00-0x0C: block-level control registers
+KERNEL_STREAM_MAX_BITS = 4096  # Vitis HLS's widest AXI4-Stream port
+KERNEL_KEYS = ("name", "top", "source", "control", "doc", "registers", "streams")
+KERNEL_REG_KEYS = ("name", "offset", "access", "bits", "count", "kind", "port", "doc")
+KERNEL_STREAM_KEYS = ("name", "dir", "bits", "doc")
+# Names the generated namespace declares itself.
+KERNEL_NAMESPACE_NAMES = ("kKernelName", "kControl")
+IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def pow2_at_least(n):
+    p = 1
+    while p < n:
+        p *= 2
+    return p
+
+
+def kernel_reg_span(r):
+    """Bytes a register occupies in the s_axilite space (for overlap checks) and the alignment
+    its offset needs."""
+    bits = r["bits"]
+    if "count" in r:
+        # An s_axilite memory: elements of 8, 16 or 32 bits packed in 32-bit words, wider ones in
+        # whole words; the span is a power of two and the offset a multiple of it.
+        if bits <= 32:
+            elem = 8 if bits <= 8 else 16 if bits <= 16 else 32
+            nbytes = 4 * ((r["count"] * elem + 31) // 32)
+        else:
+            nbytes = 4 * r["count"] * ((bits + 31) // 32)
+        span = pow2_at_least(nbytes)
+        return span, span
+    # A scalar or a pointer's address: its data words plus one control word.
+    return 4 * ((bits + 31) // 32 + 1), 4
+
+
+def unknown_keys(obj, known, where):
+    for key in obj:
+        if key not in known:
+            raise DefinitionError(f"{where}: unknown field '{key}' (known: {', '.join(known)})")
+
+
+def load_kernels(d, where):
+    kernels = d.get("kernels", [])
+    if not isinstance(kernels, list):
+        raise DefinitionError(f"{where}: field 'kernels' must be list, got {kernels!r}")
+    block_names = {b["name"] for b in d["blocks"]}
+    seen = {}
+    seen_tops = {}
+    macros = {}
+    for ki, k in enumerate(kernels):
+        kw = f"{where}: kernels[{ki}]"
+        name = need(k, "name", kw, str)
+        kw = f"{where}: kernel '{name}'"
+        unknown_keys(k, KERNEL_KEYS, kw)
+        if not IDENT.match(name):
+            raise DefinitionError(f"{kw}: field 'name' must be a lower-case C identifier")
+        if name in seen or name in block_names:
+            raise DefinitionError(f"{kw}: field 'name' already used by another kernel or block")
+        seen[name] = True
+        top = need(k, "top", kw, str)
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", top) or top in seen_tops:
+            raise DefinitionError(f"{kw}: field 'top' must be a unique C identifier, got {top!r}")
+        seen_tops[top] = True
+        need(k, "source", kw, str)
+        control = need(k, "control", kw, str)
+        if control not in KERNEL_CONTROLS:
+            raise DefinitionError(f"{kw}: field 'control' must be one of {', '.join(KERNEL_CONTROLS)}, got {control!r}")
+        k.setdefault("doc", "")
+        regs = need(k, "registers", kw, list)
+        used = []  # (first byte, end, name)
+        names = set()
+        for ri, r in enumerate(regs):
+            rname = need(r, "name", f"{kw}, registers[{ri}]", str)
+            rw = f"{kw}, register '{rname}'"
+            unknown_keys(r, KERNEL_REG_KEYS, rw)
+            if not IDENT.match(rname):
+                raise DefinitionError(f"{rw}: field 'name' must be a lower-case C identifier")
+            if rname in names:
+                raise DefinitionError(f"{rw}: field 'name' already used in this kernel")
+            names.add(rname)
+            off = need(r, "offset", rw, int)
+            kind = r.get("kind", "s_axilite")
+            if kind != "s_axilite" and kind not in KERNEL_KINDS:
+                raise DefinitionError(f"{rw}: field 'kind' must be one of {', '.join(KERNEL_KINDS)}, got {kind!r}")
+            if kind == "m_axi":
+                need(r, "port", rw, str)
+                if "count" in r:
+                    raise DefinitionError(f"{rw}: field 'count': an m_axi pointer is not an array")
+                if r.get("bits", 64) != 64:
+                    raise DefinitionError(f"{rw}: field 'bits' must be 64 for an m_axi pointer")
+                r.setdefault("bits", 64)
+                r.setdefault("access", "rw")
+            elif "port" in r:
+                raise DefinitionError(f"{rw}: field 'port' is only for kind m_axi")
+            acc = need(r, "access", rw, str)
+            if acc not in ("ro", "rw"):
+                raise DefinitionError(f"{rw}: field 'access' must be ro or rw, got {acc!r}")
+            if kind == "m_axi" and acc != "rw":
+                raise DefinitionError(f"{rw}: field 'access' must be rw for an m_axi pointer")
+            bits = r.get("bits", 32)
+            if not isinstance(bits, int) or isinstance(bits, bool) or not 1 <= bits <= 64:
+                raise DefinitionError(f"{rw}: field 'bits' must be 1..64")
+            r["bits"] = bits
+            if "count" in r:
+                count = r["count"]
+                if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+                    raise DefinitionError(f"{rw}: field 'count' must be an integer >= 1")
+            if "reset" in r:
+                raise DefinitionError(f"{rw}: field 'reset': kernel registers have none here (Vitis resets them to 0)")
+            if off < KERNEL_USER_BASE:
+                raise DefinitionError(f"{rw}: offset 0x{off:x} is below 0x{KERNEL_USER_BASE:x} "
+                                      "(0x00-0x0C are the block-level control registers)")
+            span, align = kernel_reg_span(r)
+            if off % align:
+                if "count" in r:
+                    raise DefinitionError(f"{rw}: offset 0x{off:x} is not aligned to the array's {span}-byte span "
+                                          f"({r['count']} x {bits} bits, rounded up to a power of two)")
+                raise DefinitionError(f"{rw}: offset 0x{off:x} is not 4-byte aligned")
+            for lo, hi, other in used:
+                if off < hi and lo < off + span:
+                    raise DefinitionError(f"{rw}: offset 0x{off:x} (0x{off:x}-0x{off + span - 1:x}) overlaps "
+                                          f"'{other}' (0x{lo:x}-0x{hi - 1:x})")
+            used.append((off, off + span, rname))
+            r["kind"] = kind
+            r["span"] = span
+            r.setdefault("doc", "")
+        streams = k.get("streams", [])
+        if not isinstance(streams, list):
+            raise DefinitionError(f"{kw}: field 'streams' must be list, got {streams!r}")
+        for si, st in enumerate(streams):
+            sname = need(st, "name", f"{kw}, streams[{si}]", str)
+            sw = f"{kw}, stream '{sname}'"
+            unknown_keys(st, KERNEL_STREAM_KEYS, sw)
+            if not IDENT.match(sname):
+                raise DefinitionError(f"{sw}: field 'name' must be a lower-case C identifier")
+            if sname in names:
+                raise DefinitionError(f"{sw}: field 'name' already used in this kernel")
+            names.add(sname)
+            sdir = need(st, "dir", sw, str)
+            if sdir not in ("in", "out"):
+                raise DefinitionError(f"{sw}: field 'dir' must be in or out, got {sdir!r}")
+            sbits = need(st, "bits", sw, int)
+            if sbits < 8 or sbits > KERNEL_STREAM_MAX_BITS or sbits % 8:
+                raise DefinitionError(f"{sw}: field 'bits' must be a multiple of 8 in 8..{KERNEL_STREAM_MAX_BITS} "
+                                      "(TDATA is whole bytes)")
+        k["streams"] = streams
+        # The generated names must not collide: C++ names in the kernel's namespace, macros across
+        # every kernel (FANOUT_REG_A_B_C could be kernel a_b's c or kernel a's b_c).
+        cxx = {n: "the namespace itself" for n in KERNEL_NAMESPACE_NAMES}
+        for r in regs:
+            what = f"{kw}, register '{r['name']}'"
+            for ident in kernel_reg_cxx_names(r):
+                if ident in cxx:
+                    raise DefinitionError(f"{what}: field 'name': C++ name {ident} already declared by {cxx[ident]}")
+                cxx[ident] = f"'{r['name']}'"
+            macro = kernel_macro(k, r)
+            if macro in macros:
+                raise DefinitionError(f"{what}: field 'name': macro {macro} already defined for {macros[macro]}")
+            macros[macro] = f"kernel '{name}', register '{r['name']}'"
+        for st in streams:
+            ident = kernel_stream_cxx_name(st)
+            if ident in cxx:
+                raise DefinitionError(f"{kw}, stream '{st['name']}': field 'name': C++ name {ident} already "
+                                      f"declared by {cxx[ident]}")
+            cxx[ident] = f"stream '{st['name']}'"
+    d["kernels"] = kernels
+
+
+def kernel_reg_cxx_names(r):
+    if "count" in r:
+        return [f"k{camel(r['name'])}Count", r["name"]]
+    return [f"k{camel(r['name'])}"]
+
+
+def kernel_stream_cxx_name(st):
+    return f"kStream{camel(st['name'])}Bits"
+
+
+def kernel_macro(k, r):
+    return f"FANOUT_REG_{k['name'].upper()}_{r['name'].upper()}"
+
+
+def kernel_elem_stride(r):
+    """Byte distance between an s_axilite array's elements."""
+    bits = r["bits"]
+    if bits <= 32:
+        return 1 if bits <= 8 else 2 if bits <= 16 else 4
+    return 4 * ((bits + 31) // 32)
 
 
 def sv(d):
@@ -304,11 +503,119 @@ def hpp(d):
     w("// Every register, in address order of each block (for dumps and consistency checks).")
     w("inline constexpr RegisterInfo kRegisters[] = {")
     for t in table:
-        doc = t[5].replace("\\", "\\\\").replace('"', '\\"')
+        doc = cstr(t[5])
         w(f'    {{"{t[0]}", "{t[1]}", 0x{t[2]:03x}, {t[3]}, Access::{t[4]}, "{doc}"}},')
     w("};")
+    if d["kernels"]:
+        hpp_kernels(d, w)
     w("")
     w("} // namespace fanout::regs")
+    return "\n".join(out) + "\n"
+
+
+def cstr(text):
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def hpp_kernels(d, w):
+    w("")
+    w("// ---- HLS kernels ----")
+    w("// Each kernel's own s_axilite register space (its bundle `control`, based where the platform")
+    w("// puts the kernel): byte offsets from that base. The kernels' pragmas take the same offsets")
+    w("// from fanout/hls/generated/kernel_regs.hpp. Scalars and addresses are one 32-bit word each")
+    w("// (a 64-bit address: low word at the offset, high word 4 bytes up); arrays are s_axilite")
+    w("// memories, element i at name(i).")
+    w("enum class Control { kApCtrlNone, kApCtrlHs };")
+    w("enum class KernelRegKind { kScalar, kArray, kMaxiAddress };")
+    w("struct KernelInfo {")
+    w("  const char *name;   // short name (this namespace's)")
+    w("  const char *top;    // HLS top function = the kernel's name in the xclbin")
+    w("  Control control;")
+    w("  const char *source; // the top's file")
+    w("};")
+    w("struct KernelRegisterInfo {")
+    w("  const char *kernel; // KernelInfo::name")
+    w("  const char *name;   // the top's argument")
+    w("  uint32_t offset;    // byte offset in the kernel's s_axilite space")
+    w("  uint32_t count;     // array entries, 1 for a scalar")
+    w("  uint32_t bits;      // the value's (an array element's) width")
+    w("  uint32_t span;      // bytes reserved: data and control word, or the array's power-of-two span")
+    w("  Access access;")
+    w("  KernelRegKind kind;")
+    w("  const char *doc;")
+    w("};")
+    w("struct KernelStreamInfo {")
+    w("  const char *kernel;")
+    w("  const char *name;   // AXI4-Stream port (an array x[N] of streams: x_0 .. x_<N-1>)")
+    w("  bool input;")
+    w("  uint32_t bits;      // TDATA width")
+    w("};")
+    control = {"ap_ctrl_none": "Control::kApCtrlNone", "ap_ctrl_hs": "Control::kApCtrlHs"}
+    for k in d["kernels"]:
+        w("")
+        w(f"// {k['doc']}" if k["doc"] else f"// kernel {k['name']}")
+        w(f"namespace {k['name']} {{")
+        w(f'inline constexpr const char *kKernelName = "{k["top"]}";')
+        w(f"inline constexpr Control kControl = {control[k['control']]};")
+        for r in k["registers"]:
+            if "count" in r:
+                w(f"inline constexpr uint32_t k{camel(r['name'])}Count = {r['count']};")
+                w(f"// {r['access']}, {r['count']} x {r['bits']} bits: {r['doc']}")
+                w(f"inline constexpr uint32_t {r['name']}(uint32_t i) {{ return 0x{r['offset']:03x} + "
+                  f"{kernel_elem_stride(r)} * i; }}")
+            else:
+                what = f"m_axi {r['port']} address" if r["kind"] == "m_axi" else r["access"]
+                w(f"inline constexpr uint32_t k{camel(r['name'])} = 0x{r['offset']:03x}; // {what}, "
+                  f"{r['bits']} bits: {r['doc']}")
+        for st in k["streams"]:
+            w(f"inline constexpr uint32_t {kernel_stream_cxx_name(st)} = {st['bits']}; // AXI4-Stream {st['dir']}")
+        w(f"}} // namespace {k['name']}")
+    w("")
+    w("// Every kernel, every kernel register (in definition order), every kernel stream.")
+    w("inline constexpr KernelInfo kKernels[] = {")
+    for k in d["kernels"]:
+        w(f'    {{"{k["name"]}", "{k["top"]}", {control[k["control"]]}, "{k["source"]}"}},')
+    w("};")
+    w("inline constexpr KernelRegisterInfo kKernelRegisters[] = {")
+    kinds = {"s_axilite": "KernelRegKind::kScalar", "m_axi": "KernelRegKind::kMaxiAddress"}
+    for k in d["kernels"]:
+        for r in k["registers"]:
+            kind = "KernelRegKind::kArray" if "count" in r else kinds[r["kind"]]
+            acc = "Access::kReadWrite" if r["access"] == "rw" else "Access::kReadOnly"
+            w(f'    {{"{k["name"]}", "{r["name"]}", 0x{r["offset"]:03x}, {r.get("count", 1)}, {r["bits"]}, '
+              f'{r["span"]}, {acc}, {kind}, "{cstr(r["doc"])}"}},')
+    w("};")
+    w("inline constexpr KernelStreamInfo kKernelStreams[] = {")
+    for k in d["kernels"]:
+        for st in k["streams"]:
+            w(f'    {{"{k["name"]}", "{st["name"]}", {"true" if st["dir"] == "in" else "false"}, {st["bits"]}}},')
+    w("};")
+
+
+def kernel_macros(d):
+    out = []
+    w = out.append
+    w("// GENERATED by scripts/gen_regs.py from rtl/regs/fanout_regs.yaml. Do not edit.")
+    w("//")
+    w("// The HLS kernels' s_axilite register offsets (bundle `control`), for their INTERFACE pragmas:")
+    w("//   FANOUT_HLS_PRAGMA(HLS INTERFACE s_axilite port = udp_port offset = FANOUT_REG_PARSER_UDP_PORT")
+    w("//                     bundle = control)")
+    w("// (FANOUT_HLS_PRAGMA expands the macro before it stringifies: fanout/hls/compat.hpp). Software")
+    w("// reads the same map from driver/include/fanout/regs.hpp (fanout::regs::<kernel>).")
+    w("//")
+    w("// C++14, synthesizable subset: macros only.")
+    w("#ifndef FANOUT_HLS_GENERATED_KERNEL_REGS_HPP")
+    w("#define FANOUT_HLS_GENERATED_KERNEL_REGS_HPP")
+    w("// clang-format off")
+    for k in d["kernels"]:
+        w("")
+        w(f"// {k['name']}: {k['top']} ({k['control']}, {k['source']})")
+        for r in k["registers"]:
+            what = f"[{r['count']}]" if "count" in r else ""
+            w(f"#define {kernel_macro(k, r)} 0x{r['offset']:02X} // {r['access']}{what}, {r['bits']} bits")
+    w("")
+    w("// clang-format on")
+    w("#endif")
     return "\n".join(out) + "\n"
 
 
@@ -324,6 +631,8 @@ def main(argv):
     targets = {
         os.path.join(ROOT, "rtl", "generated", "fanout_regs.sv"): sv(d),
         os.path.join(ROOT, "driver", "include", "fanout", "regs.hpp"): hpp(d),
+        os.path.join(ROOT, "hls", "common", "include", "fanout", "hls", "generated", "kernel_regs.hpp"):
+        kernel_macros(d),
     }
     stale = []
     for path, text in targets.items():

@@ -79,4 +79,327 @@ inline constexpr RegisterInfo kRegisters[] = {
     {"link", "probes_sent", 0x140, 8, Access::kReadOnly, "PROBE heartbeats sent per port"},
 };
 
+// ---- HLS kernels ----
+// Each kernel's own s_axilite register space (its bundle `control`, based where the platform
+// puts the kernel): byte offsets from that base. The kernels' pragmas take the same offsets
+// from fanout/hls/generated/kernel_regs.hpp. Scalars and addresses are one 32-bit word each
+// (a 64-bit address: low word at the offset, high word 4 bytes up); arrays are s_axilite
+// memories, element i at name(i).
+enum class Control { kApCtrlNone, kApCtrlHs };
+enum class KernelRegKind { kScalar, kArray, kMaxiAddress };
+struct KernelInfo {
+  const char *name;   // short name (this namespace's)
+  const char *top;    // HLS top function = the kernel's name in the xclbin
+  Control control;
+  const char *source; // the top's file
+};
+struct KernelRegisterInfo {
+  const char *kernel; // KernelInfo::name
+  const char *name;   // the top's argument
+  uint32_t offset;    // byte offset in the kernel's s_axilite space
+  uint32_t count;     // array entries, 1 for a scalar
+  uint32_t bits;      // the value's (an array element's) width
+  uint32_t span;      // bytes reserved: data and control word, or the array's power-of-two span
+  Access access;
+  KernelRegKind kind;
+  const char *doc;
+};
+struct KernelStreamInfo {
+  const char *kernel;
+  const char *name;   // AXI4-Stream port (an array x[N] of streams: x_0 .. x_<N-1>)
+  bool input;
+  uint32_t bits;      // TDATA width
+};
+
+// Header parser (hls/parser) - classifies frames, checks signed ones, counts errors.
+namespace parser {
+inline constexpr const char *kKernelName = "fanout_parser";
+inline constexpr Control kControl = Control::kApCtrlNone;
+inline constexpr uint32_t kUdpPort = 0x010; // rw, 16 bits: Fanout UDP destination port (0: proto::kDefaultUdpPort)
+inline constexpr uint32_t kOverflowCount = 0x018; // ro, 32 bits: frames dropped with the FIFO full
+inline constexpr uint32_t kBadFrameCount = 0x020; // ro, 32 bits: frames the MAC flagged bad
+inline constexpr uint32_t kSeenDropped = 0x028; // ro, 32 bits: tap words out_seen could not take
+inline constexpr uint32_t kAuthMode = 0x030; // rw, 8 bits: ParserAuthMode: 0 off, 1 accept, 2 require
+inline constexpr uint32_t kAuthKeyCount = 4;
+// rw, 4 x 32 bits: group key, key byte 4i + j in bits 8j+7..8j of word i
+inline constexpr uint32_t auth_key(uint32_t i) { return 0x040 + 4 * i; }
+inline constexpr uint32_t kAuthCountsCount = 6;
+// ro, 6 x 32 bits: frames per proto::AuthCode
+inline constexpr uint32_t auth_counts(uint32_t i) { return 0x060 + 4 * i; }
+inline constexpr uint32_t kErrorCountsCount = 24;
+// ro, 24 x 32 bits: frames per proto::ParseError
+inline constexpr uint32_t error_counts(uint32_t i) { return 0x080 + 4 * i; }
+inline constexpr uint32_t kStreamInBits = 512; // AXI4-Stream in
+inline constexpr uint32_t kStreamOutFanoutBits = 512; // AXI4-Stream out
+inline constexpr uint32_t kStreamOutMetaBits = 384; // AXI4-Stream out
+inline constexpr uint32_t kStreamOutHostBits = 512; // AXI4-Stream out
+inline constexpr uint32_t kStreamOutSeenBits = 384; // AXI4-Stream out
+} // namespace parser
+
+// Replicator (hls/replicator, P = 2) - local delivery and one copy per next hop, arms the aggregator.
+namespace replicator {
+inline constexpr const char *kKernelName = "fanout_replicator";
+inline constexpr Control kControl = Control::kApCtrlNone;
+inline constexpr uint32_t kSelfId = 0x010; // rw, 16 bits: this node's Fanout id
+inline constexpr uint32_t kSelfMacHi = 0x018; // rw, 16 bits: MAC bytes 0-1
+inline constexpr uint32_t kSelfMacLo = 0x020; // rw, 32 bits: MAC bytes 2-5
+inline constexpr uint32_t kSelfIpv4 = 0x028; // rw, 32 bits: this node's IPv4 address
+inline constexpr uint32_t kMode = 0x030; // rw, 8 bits: 0 tree, 1 port
+inline constexpr uint32_t kTreeFanout = 0x038; // rw, 8 bits: tree fan-out F (0: kReplDefaultFanout)
+inline constexpr uint32_t kUdpPort = 0x040; // rw, 16 bits: UDP destination port of the copies (0: proto::kDefaultUdpPort)
+inline constexpr uint32_t kTblSeq = 0x048; // rw, 32 bits: table write: a change commits the tbl_* registers (table_write.hpp)
+inline constexpr uint32_t kTblKind = 0x050; // rw, 8 bits: table write - which table
+inline constexpr uint32_t kTblIndex = 0x058; // rw, 16 bits: table write - entry
+inline constexpr uint32_t kTblMacHi = 0x060; // rw, 16 bits: table write - MAC bytes 0-1
+inline constexpr uint32_t kTblMacLo = 0x068; // rw, 32 bits: table write - MAC bytes 2-5
+inline constexpr uint32_t kTblIpv4 = 0x070; // rw, 32 bits: table write - IPv4 address
+inline constexpr uint32_t kTblPort = 0x078; // rw, 8 bits: table write - egress port
+inline constexpr uint32_t kTblValid = 0x080; // rw, 8 bits: table write - entry valid
+inline constexpr uint32_t kPolicyMaxReceivers = 0x088; // rw, 32 bits: most ids in a set (0: no limit)
+inline constexpr uint32_t kPolicyFirstId = 0x090; // rw, 16 bits: lowest id of the cluster
+inline constexpr uint32_t kPolicyLastId = 0x098; // rw, 16 bits: highest id of the cluster (0: 0xFFFF)
+inline constexpr uint32_t kRateBytesPerTick = 0x0a0; // rw, 32 bits: payload bytes per 64 clocks and sender (0: no limit)
+inline constexpr uint32_t kRateBurstBytes = 0x0a8; // rw, 32 bits: token bucket size in bytes
+inline constexpr uint32_t kCountersCount = 25;
+// ro, 25 x 32 bits: counters in ReplCounter order
+inline constexpr uint32_t counters(uint32_t i) { return 0x100 + 4 * i; }
+inline constexpr uint32_t kStreamInMetaBits = 384; // AXI4-Stream in
+inline constexpr uint32_t kStreamInFrameBits = 512; // AXI4-Stream in
+inline constexpr uint32_t kStreamOutPort0Bits = 512; // AXI4-Stream out
+inline constexpr uint32_t kStreamOutPort1Bits = 512; // AXI4-Stream out
+inline constexpr uint32_t kStreamOutHostBits = 512; // AXI4-Stream out
+inline constexpr uint32_t kStreamOutArmBits = 192; // AXI4-Stream out
+inline constexpr uint32_t kStreamOutFbMetaBits = 384; // AXI4-Stream out
+inline constexpr uint32_t kStreamOutFbBits = 512; // AXI4-Stream out
+inline constexpr uint32_t kStreamPeerStateBits = 32; // AXI4-Stream in
+inline constexpr uint32_t kStreamPortDownBits = 8; // AXI4-Stream in
+} // namespace replicator
+
+// ACK aggregator (hls/ack_agg) - merges the children's feedback into one upstream.
+namespace ack_agg {
+inline constexpr const char *kKernelName = "fanout_ack_agg";
+inline constexpr Control kControl = Control::kApCtrlNone;
+inline constexpr uint32_t kSelfId = 0x010; // rw, 16 bits: this node's Fanout id
+inline constexpr uint32_t kSelfMacHi = 0x018; // rw, 16 bits: MAC bytes 0-1
+inline constexpr uint32_t kSelfMacLo = 0x020; // rw, 32 bits: MAC bytes 2-5
+inline constexpr uint32_t kSelfIpv4 = 0x028; // rw, 32 bits: this node's IPv4 address
+inline constexpr uint32_t kUdpPort = 0x030; // rw, 16 bits: Fanout destination port of the frames built (0: proto::kDefaultUdpPort)
+inline constexpr uint32_t kSilentTimeout = 0x038; // rw, 32 bits: clocks without feedback before a child is silent (0: default)
+inline constexpr uint32_t kNackWindow = 0x040; // rw, 32 bits: clocks a forwarded NACK suppresses its repeats (0: default)
+inline constexpr uint32_t kTblSeq = 0x048; // rw, 32 bits: table write: a change commits the tbl_* registers (table_write.hpp)
+inline constexpr uint32_t kTblKind = 0x050; // rw, 8 bits: table write - which table
+inline constexpr uint32_t kTblIndex = 0x058; // rw, 16 bits: table write - entry
+inline constexpr uint32_t kTblMacHi = 0x060; // rw, 16 bits: table write - MAC bytes 0-1
+inline constexpr uint32_t kTblMacLo = 0x068; // rw, 32 bits: table write - MAC bytes 2-5
+inline constexpr uint32_t kTblIpv4 = 0x070; // rw, 32 bits: table write - IPv4 address
+inline constexpr uint32_t kTblPort = 0x078; // rw, 8 bits: table write - egress port
+inline constexpr uint32_t kTblValid = 0x080; // rw, 8 bits: table write - entry valid
+inline constexpr uint32_t kCountersCount = 23;
+// ro, 23 x 32 bits: counters in AckAggCounter order
+inline constexpr uint32_t counters(uint32_t i) { return 0x100 + 4 * i; }
+inline constexpr uint32_t kStreamInArmBits = 192; // AXI4-Stream in
+inline constexpr uint32_t kStreamInMetaBits = 384; // AXI4-Stream in
+inline constexpr uint32_t kStreamInFbBits = 512; // AXI4-Stream in
+inline constexpr uint32_t kStreamOutBits = 512; // AXI4-Stream out
+} // namespace ack_agg
+
+// Peer monitor (hls/peer_monitor) - probes the Fanout peers this NIC sends to, declares them down.
+namespace peer_monitor {
+inline constexpr const char *kKernelName = "fanout_peer_monitor";
+inline constexpr Control kControl = Control::kApCtrlNone;
+inline constexpr uint32_t kSelfId = 0x010; // rw, 16 bits: this node's Fanout id
+inline constexpr uint32_t kSelfMacHi = 0x018; // rw, 16 bits: MAC bytes 0-1
+inline constexpr uint32_t kSelfMacLo = 0x020; // rw, 32 bits: MAC bytes 2-5
+inline constexpr uint32_t kSelfIpv4 = 0x028; // rw, 32 bits: this node's IPv4 address
+inline constexpr uint32_t kUdpPort = 0x030; // rw, 16 bits: UDP port of the probes (0: proto::kDefaultUdpPort)
+inline constexpr uint32_t kInterval = 0x038; // rw, 32 bits: heartbeat interval in clocks (0: kPeerDefaultInterval)
+inline constexpr uint32_t kMisses = 0x040; // rw, 32 bits: silent intervals before a peer is down (0: kPeerDefaultMisses)
+inline constexpr uint32_t kIdle = 0x048; // rw, 32 bits: clocks without a copy before a live peer is released (0: default)
+inline constexpr uint32_t kDisable = 0x050; // rw, 8 bits: non-zero turns probing and detection off
+inline constexpr uint32_t kForgetSeq = 0x058; // rw, 32 bits: a change forgets forget_id
+inline constexpr uint32_t kForgetId = 0x060; // rw, 16 bits: the peer to forget
+inline constexpr uint32_t kTblSeq = 0x068; // rw, 32 bits: table write: a change commits the tbl_* registers (table_write.hpp)
+inline constexpr uint32_t kTblKind = 0x070; // rw, 8 bits: table write - which table
+inline constexpr uint32_t kTblIndex = 0x078; // rw, 16 bits: table write - entry
+inline constexpr uint32_t kTblMacHi = 0x080; // rw, 16 bits: table write - MAC bytes 0-1
+inline constexpr uint32_t kTblMacLo = 0x088; // rw, 32 bits: table write - MAC bytes 2-5
+inline constexpr uint32_t kTblIpv4 = 0x090; // rw, 32 bits: table write - IPv4 address
+inline constexpr uint32_t kTblPort = 0x098; // rw, 8 bits: table write - egress port
+inline constexpr uint32_t kTblValid = 0x0a0; // rw, 8 bits: table write - entry valid
+inline constexpr uint32_t kCountersCount = 18;
+// ro, 18 x 32 bits: counters in PeerMonitorCounter order
+inline constexpr uint32_t counters(uint32_t i) { return 0x100 + 4 * i; }
+inline constexpr uint32_t kStreamInSeenBits = 384; // AXI4-Stream in
+inline constexpr uint32_t kStreamInWatchBits = 192; // AXI4-Stream in
+inline constexpr uint32_t kStreamOutProbeBits = 512; // AXI4-Stream out
+inline constexpr uint32_t kStreamOutStateBits = 32; // AXI4-Stream out
+} // namespace peer_monitor
+
+// Egress signer (hls/auth_signer, P = 2) - signs the Fanout frames this node originates.
+namespace auth_signer {
+inline constexpr const char *kKernelName = "fanout_auth_signer";
+inline constexpr Control kControl = Control::kApCtrlNone;
+inline constexpr uint32_t kEnable = 0x010; // rw, 8 bits: 0: every frame passes unchanged
+inline constexpr uint32_t kSelfId = 0x018; // rw, 16 bits: the origin it signs for
+inline constexpr uint32_t kUdpPort = 0x020; // rw, 16 bits: Fanout UDP port (0: proto::kDefaultUdpPort)
+inline constexpr uint32_t kCounterLoad = 0x028; // rw, 32 bits: the next counter to load
+inline constexpr uint32_t kCounterLoadSeq = 0x030; // rw, 32 bits: a change loads counter_load
+inline constexpr uint32_t kNextCounter = 0x038; // ro, 32 bits: the counter the next signed frame takes
+inline constexpr uint32_t kKeyCount = 4;
+// rw, 4 x 32 bits: group key, as the parser's auth_key
+inline constexpr uint32_t key(uint32_t i) { return 0x040 + 4 * i; }
+inline constexpr uint32_t kCountersCount = 5;
+// ro, 5 x 32 bits: counters in SignerCounter order
+inline constexpr uint32_t counters(uint32_t i) { return 0x060 + 4 * i; }
+inline constexpr uint32_t kStreamIn0Bits = 512; // AXI4-Stream in
+inline constexpr uint32_t kStreamIn1Bits = 512; // AXI4-Stream in
+inline constexpr uint32_t kStreamOut0Bits = 512; // AXI4-Stream out
+inline constexpr uint32_t kStreamOut1Bits = 512; // AXI4-Stream out
+} // namespace auth_signer
+
+// Host-to-card data mover (hls/h2c) - memory (m_axi) to a 512-bit stream.
+namespace h2c {
+inline constexpr const char *kKernelName = "fanout_h2c";
+inline constexpr Control kControl = Control::kApCtrlHs;
+inline constexpr uint32_t kSrc = 0x010; // m_axi gmem address, 64 bits: address it reads from over m_axi (hls/h2c/h2c_top.cpp)
+inline constexpr uint32_t kBeats = 0x01c; // rw, 32 bits: 512-bit beats to move (hls/h2c/h2c_top.cpp)
+inline constexpr uint32_t kFramesSent = 0x02c; // ro, 32 bits: frames sent whole (valid after the run)
+inline constexpr uint32_t kBadDescriptors = 0x034; // ro, 32 bits: 1 if the run stopped at a malformed descriptor (valid after the run)
+inline constexpr uint32_t kStreamOutBits = 512; // AXI4-Stream out
+} // namespace h2c
+
+// Card-to-host data mover (hls/c2h) - a 512-bit stream to memory (m_axi).
+namespace c2h {
+inline constexpr const char *kKernelName = "fanout_c2h";
+inline constexpr Control kControl = Control::kApCtrlHs;
+inline constexpr uint32_t kDst = 0x010; // m_axi gmem address, 64 bits: address it writes to over m_axi (hls/c2h/c2h_top.cpp)
+inline constexpr uint32_t kCapacityBeats = 0x01c; // rw, 32 bits: 512-bit beats the buffer holds (hls/c2h/c2h_top.cpp)
+inline constexpr uint32_t kIdleClocks = 0x024; // rw, 32 bits: idle clocks before it finishes (hls/c2h/c2h_top.cpp)
+inline constexpr uint32_t kStreamInBits = 512; // AXI4-Stream in
+} // namespace c2h
+
+// Every kernel, every kernel register (in definition order), every kernel stream.
+inline constexpr KernelInfo kKernels[] = {
+    {"parser", "fanout_parser", Control::kApCtrlNone, "hls/parser/parser_top.cpp"},
+    {"replicator", "fanout_replicator", Control::kApCtrlNone, "hls/replicator/replicator_top.cpp"},
+    {"ack_agg", "fanout_ack_agg", Control::kApCtrlNone, "hls/ack_agg/ack_agg_top.cpp"},
+    {"peer_monitor", "fanout_peer_monitor", Control::kApCtrlNone, "hls/peer_monitor/peer_monitor_top.cpp"},
+    {"auth_signer", "fanout_auth_signer", Control::kApCtrlNone, "hls/auth_signer/auth_signer_top.cpp"},
+    {"h2c", "fanout_h2c", Control::kApCtrlHs, "hls/h2c/h2c_top.cpp"},
+    {"c2h", "fanout_c2h", Control::kApCtrlHs, "hls/c2h/c2h_top.cpp"},
+};
+inline constexpr KernelRegisterInfo kKernelRegisters[] = {
+    {"parser", "udp_port", 0x010, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "Fanout UDP destination port (0: proto::kDefaultUdpPort)"},
+    {"parser", "overflow_count", 0x018, 1, 32, 8, Access::kReadOnly, KernelRegKind::kScalar, "frames dropped with the FIFO full"},
+    {"parser", "bad_frame_count", 0x020, 1, 32, 8, Access::kReadOnly, KernelRegKind::kScalar, "frames the MAC flagged bad"},
+    {"parser", "seen_dropped", 0x028, 1, 32, 8, Access::kReadOnly, KernelRegKind::kScalar, "tap words out_seen could not take"},
+    {"parser", "auth_mode", 0x030, 1, 8, 8, Access::kReadWrite, KernelRegKind::kScalar, "ParserAuthMode: 0 off, 1 accept, 2 require"},
+    {"parser", "auth_key", 0x040, 4, 32, 16, Access::kReadWrite, KernelRegKind::kArray, "group key, key byte 4i + j in bits 8j+7..8j of word i"},
+    {"parser", "auth_counts", 0x060, 6, 32, 32, Access::kReadOnly, KernelRegKind::kArray, "frames per proto::AuthCode"},
+    {"parser", "error_counts", 0x080, 24, 32, 128, Access::kReadOnly, KernelRegKind::kArray, "frames per proto::ParseError"},
+    {"replicator", "self_id", 0x010, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "this node's Fanout id"},
+    {"replicator", "self_mac_hi", 0x018, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "MAC bytes 0-1"},
+    {"replicator", "self_mac_lo", 0x020, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "MAC bytes 2-5"},
+    {"replicator", "self_ipv4", 0x028, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "this node's IPv4 address"},
+    {"replicator", "mode", 0x030, 1, 8, 8, Access::kReadWrite, KernelRegKind::kScalar, "0 tree, 1 port"},
+    {"replicator", "tree_fanout", 0x038, 1, 8, 8, Access::kReadWrite, KernelRegKind::kScalar, "tree fan-out F (0: kReplDefaultFanout)"},
+    {"replicator", "udp_port", 0x040, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "UDP destination port of the copies (0: proto::kDefaultUdpPort)"},
+    {"replicator", "tbl_seq", 0x048, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write: a change commits the tbl_* registers (table_write.hpp)"},
+    {"replicator", "tbl_kind", 0x050, 1, 8, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - which table"},
+    {"replicator", "tbl_index", 0x058, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - entry"},
+    {"replicator", "tbl_mac_hi", 0x060, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - MAC bytes 0-1"},
+    {"replicator", "tbl_mac_lo", 0x068, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - MAC bytes 2-5"},
+    {"replicator", "tbl_ipv4", 0x070, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - IPv4 address"},
+    {"replicator", "tbl_port", 0x078, 1, 8, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - egress port"},
+    {"replicator", "tbl_valid", 0x080, 1, 8, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - entry valid"},
+    {"replicator", "policy_max_receivers", 0x088, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "most ids in a set (0: no limit)"},
+    {"replicator", "policy_first_id", 0x090, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "lowest id of the cluster"},
+    {"replicator", "policy_last_id", 0x098, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "highest id of the cluster (0: 0xFFFF)"},
+    {"replicator", "rate_bytes_per_tick", 0x0a0, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "payload bytes per 64 clocks and sender (0: no limit)"},
+    {"replicator", "rate_burst_bytes", 0x0a8, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "token bucket size in bytes"},
+    {"replicator", "counters", 0x100, 25, 32, 128, Access::kReadOnly, KernelRegKind::kArray, "counters in ReplCounter order"},
+    {"ack_agg", "self_id", 0x010, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "this node's Fanout id"},
+    {"ack_agg", "self_mac_hi", 0x018, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "MAC bytes 0-1"},
+    {"ack_agg", "self_mac_lo", 0x020, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "MAC bytes 2-5"},
+    {"ack_agg", "self_ipv4", 0x028, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "this node's IPv4 address"},
+    {"ack_agg", "udp_port", 0x030, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "Fanout destination port of the frames built (0: proto::kDefaultUdpPort)"},
+    {"ack_agg", "silent_timeout", 0x038, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "clocks without feedback before a child is silent (0: default)"},
+    {"ack_agg", "nack_window", 0x040, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "clocks a forwarded NACK suppresses its repeats (0: default)"},
+    {"ack_agg", "tbl_seq", 0x048, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write: a change commits the tbl_* registers (table_write.hpp)"},
+    {"ack_agg", "tbl_kind", 0x050, 1, 8, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - which table"},
+    {"ack_agg", "tbl_index", 0x058, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - entry"},
+    {"ack_agg", "tbl_mac_hi", 0x060, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - MAC bytes 0-1"},
+    {"ack_agg", "tbl_mac_lo", 0x068, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - MAC bytes 2-5"},
+    {"ack_agg", "tbl_ipv4", 0x070, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - IPv4 address"},
+    {"ack_agg", "tbl_port", 0x078, 1, 8, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - egress port"},
+    {"ack_agg", "tbl_valid", 0x080, 1, 8, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - entry valid"},
+    {"ack_agg", "counters", 0x100, 23, 32, 128, Access::kReadOnly, KernelRegKind::kArray, "counters in AckAggCounter order"},
+    {"peer_monitor", "self_id", 0x010, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "this node's Fanout id"},
+    {"peer_monitor", "self_mac_hi", 0x018, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "MAC bytes 0-1"},
+    {"peer_monitor", "self_mac_lo", 0x020, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "MAC bytes 2-5"},
+    {"peer_monitor", "self_ipv4", 0x028, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "this node's IPv4 address"},
+    {"peer_monitor", "udp_port", 0x030, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "UDP port of the probes (0: proto::kDefaultUdpPort)"},
+    {"peer_monitor", "interval", 0x038, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "heartbeat interval in clocks (0: kPeerDefaultInterval)"},
+    {"peer_monitor", "misses", 0x040, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "silent intervals before a peer is down (0: kPeerDefaultMisses)"},
+    {"peer_monitor", "idle", 0x048, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "clocks without a copy before a live peer is released (0: default)"},
+    {"peer_monitor", "disable", 0x050, 1, 8, 8, Access::kReadWrite, KernelRegKind::kScalar, "non-zero turns probing and detection off"},
+    {"peer_monitor", "forget_seq", 0x058, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "a change forgets forget_id"},
+    {"peer_monitor", "forget_id", 0x060, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "the peer to forget"},
+    {"peer_monitor", "tbl_seq", 0x068, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write: a change commits the tbl_* registers (table_write.hpp)"},
+    {"peer_monitor", "tbl_kind", 0x070, 1, 8, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - which table"},
+    {"peer_monitor", "tbl_index", 0x078, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - entry"},
+    {"peer_monitor", "tbl_mac_hi", 0x080, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - MAC bytes 0-1"},
+    {"peer_monitor", "tbl_mac_lo", 0x088, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - MAC bytes 2-5"},
+    {"peer_monitor", "tbl_ipv4", 0x090, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - IPv4 address"},
+    {"peer_monitor", "tbl_port", 0x098, 1, 8, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - egress port"},
+    {"peer_monitor", "tbl_valid", 0x0a0, 1, 8, 8, Access::kReadWrite, KernelRegKind::kScalar, "table write - entry valid"},
+    {"peer_monitor", "counters", 0x100, 18, 32, 128, Access::kReadOnly, KernelRegKind::kArray, "counters in PeerMonitorCounter order"},
+    {"auth_signer", "enable", 0x010, 1, 8, 8, Access::kReadWrite, KernelRegKind::kScalar, "0: every frame passes unchanged"},
+    {"auth_signer", "self_id", 0x018, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "the origin it signs for"},
+    {"auth_signer", "udp_port", 0x020, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "Fanout UDP port (0: proto::kDefaultUdpPort)"},
+    {"auth_signer", "counter_load", 0x028, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "the next counter to load"},
+    {"auth_signer", "counter_load_seq", 0x030, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "a change loads counter_load"},
+    {"auth_signer", "next_counter", 0x038, 1, 32, 8, Access::kReadOnly, KernelRegKind::kScalar, "the counter the next signed frame takes"},
+    {"auth_signer", "key", 0x040, 4, 32, 16, Access::kReadWrite, KernelRegKind::kArray, "group key, as the parser's auth_key"},
+    {"auth_signer", "counters", 0x060, 5, 32, 32, Access::kReadOnly, KernelRegKind::kArray, "counters in SignerCounter order"},
+    {"h2c", "src", 0x010, 1, 64, 12, Access::kReadWrite, KernelRegKind::kMaxiAddress, "address it reads from over m_axi (hls/h2c/h2c_top.cpp)"},
+    {"h2c", "beats", 0x01c, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "512-bit beats to move (hls/h2c/h2c_top.cpp)"},
+    {"h2c", "frames_sent", 0x02c, 1, 32, 8, Access::kReadOnly, KernelRegKind::kScalar, "frames sent whole (valid after the run)"},
+    {"h2c", "bad_descriptors", 0x034, 1, 32, 8, Access::kReadOnly, KernelRegKind::kScalar, "1 if the run stopped at a malformed descriptor (valid after the run)"},
+    {"c2h", "dst", 0x010, 1, 64, 12, Access::kReadWrite, KernelRegKind::kMaxiAddress, "address it writes to over m_axi (hls/c2h/c2h_top.cpp)"},
+    {"c2h", "capacity_beats", 0x01c, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "512-bit beats the buffer holds (hls/c2h/c2h_top.cpp)"},
+    {"c2h", "idle_clocks", 0x024, 1, 32, 8, Access::kReadWrite, KernelRegKind::kScalar, "idle clocks before it finishes (hls/c2h/c2h_top.cpp)"},
+};
+inline constexpr KernelStreamInfo kKernelStreams[] = {
+    {"parser", "in", true, 512},
+    {"parser", "out_fanout", false, 512},
+    {"parser", "out_meta", false, 384},
+    {"parser", "out_host", false, 512},
+    {"parser", "out_seen", false, 384},
+    {"replicator", "in_meta", true, 384},
+    {"replicator", "in_frame", true, 512},
+    {"replicator", "out_port_0", false, 512},
+    {"replicator", "out_port_1", false, 512},
+    {"replicator", "out_host", false, 512},
+    {"replicator", "out_arm", false, 192},
+    {"replicator", "out_fb_meta", false, 384},
+    {"replicator", "out_fb", false, 512},
+    {"replicator", "peer_state", true, 32},
+    {"replicator", "port_down", true, 8},
+    {"ack_agg", "in_arm", true, 192},
+    {"ack_agg", "in_meta", true, 384},
+    {"ack_agg", "in_fb", true, 512},
+    {"ack_agg", "out", false, 512},
+    {"peer_monitor", "in_seen", true, 384},
+    {"peer_monitor", "in_watch", true, 192},
+    {"peer_monitor", "out_probe", false, 512},
+    {"peer_monitor", "out_state", false, 32},
+    {"auth_signer", "in_0", true, 512},
+    {"auth_signer", "in_1", true, 512},
+    {"auth_signer", "out_0", false, 512},
+    {"auth_signer", "out_1", false, 512},
+    {"h2c", "out", false, 512},
+    {"c2h", "in", true, 512},
+};
+
 } // namespace fanout::regs

@@ -39,11 +39,11 @@ fanout_replicator(hls::stream<fanout::hw::ParsedMeta> &in_meta, hls::stream<fano
                   hls::stream<fanout::hw::ArmWord> &out_arm, hls::stream<fanout::hw::ParsedMeta> &out_fb_meta,
                   hls::stream<fanout::hw::axis_word> &out_fb, hls::stream<fanout::hw::PeerState> &peer_state,
                   uint16_t self_id, uint16_t self_mac_hi, uint32_t self_mac_lo, uint32_t self_ipv4, uint8_t mode,
-                  uint8_t tree_fanout, uint16_t udp_port, uint8_t port_down, uint32_t tbl_seq, uint8_t tbl_kind,
-                  uint16_t tbl_index, uint16_t tbl_mac_hi, uint32_t tbl_mac_lo, uint32_t tbl_ipv4, uint8_t tbl_port,
-                  uint8_t tbl_valid, uint32_t counters[fanout::hw::kReplCounterCount], uint32_t policy_max_receivers,
-                  uint16_t policy_first_id, uint16_t policy_last_id, uint32_t rate_bytes_per_tick,
-                  uint32_t rate_burst_bytes);
+                  uint8_t tree_fanout, uint16_t udp_port, hls::stream<ap_uint<8>> &port_down, uint32_t tbl_seq,
+                  uint8_t tbl_kind, uint16_t tbl_index, uint16_t tbl_mac_hi, uint32_t tbl_mac_lo, uint32_t tbl_ipv4,
+                  uint8_t tbl_port, uint8_t tbl_valid, uint32_t counters[fanout::hw::kReplCounterCount],
+                  uint32_t policy_max_receivers, uint16_t policy_first_id, uint16_t policy_last_id,
+                  uint32_t rate_bytes_per_tick, uint32_t rate_burst_bytes);
 
 namespace {
 
@@ -1292,6 +1292,7 @@ struct TopRig {
   hls::stream<axis_word> op[2];
   hls::stream<ArmWord> oa;
   hls::stream<hw::PeerState> ps;
+  hls::stream<ap_uint<8>> pd; // port_down: the link monitor's word, kept by the kernel until the next
   uint32_t counters[hw::kReplCounterCount] = {};
   hw::NodeAddress self = hw::cluster_address(kSelf);
   uint16_t mac_hi = (uint16_t)(self.mac[0] << 8 | self.mac[1]);
@@ -1301,7 +1302,7 @@ struct TopRig {
 
   void clock(const hw::TableWrite &w, uint32_t max = 0, uint16_t first = 0, uint16_t last = 0) {
     fanout_replicator(im, inf, op, oh, oa, fm, of, ps, kSelf, mac_hi, mac_lo, self.ipv4, hw::kReplModeTree, 2,
-                      kCopyPort, 0, w.seq, w.kind, w.index, w.mac_hi, w.mac_lo, w.ipv4, w.port, w.valid, counters, max,
+                      kCopyPort, pd, w.seq, w.kind, w.index, w.mac_hi, w.mac_lo, w.ipv4, w.port, w.valid, counters, max,
                       first, last, 0, 0);
   }
   // A clock with the table registers unchanged (tbl_seq as last written).
@@ -1355,6 +1356,46 @@ TEST(ReplicatorTop, ConfiguresThroughRegistersAndReplicates) {
   EXPECT_EQ(t.counters[hw::kCntCopiesSent], 2u);
   EXPECT_EQ(t.counters[hw::kCntLocalDeliveries], 1u);
   EXPECT_EQ(t.counters[hw::kCntArmWords], 3u);
+}
+
+// port_down arrives on an AXI4-Stream (v++ connects kernels only by streams): each word read
+// holds until the next, every port is up before the first, and the kernel reads it without
+// blocking (no word: no stall).
+TEST(ReplicatorTop, PortDownArrivesOnAStreamAndHolds) {
+  TopRig t;
+  t.seq = 200; // the static kernel keeps the previous top tests' tables; write them again
+  t.write_neighbours();
+  Bytes f = build(ids_spec({40, 41, kSelf}, 200));
+  uint32_t dropped = t.counters[hw::kCntPortDownCopies];
+  std::vector<Words> got = t.send_frame(f); // nothing on the stream yet: every port up
+  EXPECT_FALSE(got[0].empty());
+  EXPECT_FALSE(got[1].empty());
+  EXPECT_EQ(t.counters[hw::kCntPortDownCopies], dropped);
+
+  t.pd.write(1); // port 0 down
+  got = t.send_frame(f);
+  EXPECT_TRUE(t.pd.empty()) << "read in the first clock";
+  EXPECT_TRUE(got[0].empty()) << "port 0 down: its copy dropped";
+  EXPECT_FALSE(got[1].empty());
+  EXPECT_FALSE(got[2].empty()) << "local delivery unchanged";
+  EXPECT_EQ(t.counters[hw::kCntPortDownCopies], dropped + 1);
+
+  got = t.send_frame(f); // the stream stays empty: the last word holds
+  EXPECT_TRUE(got[0].empty());
+  EXPECT_FALSE(got[1].empty());
+  EXPECT_EQ(t.counters[hw::kCntPortDownCopies], dropped + 2);
+
+  t.pd.write(2); // port 1 down, port 0 up again
+  got = t.send_frame(f);
+  EXPECT_FALSE(got[0].empty());
+  EXPECT_TRUE(got[1].empty());
+  EXPECT_EQ(t.counters[hw::kCntPortDownCopies], dropped + 3);
+
+  t.pd.write(0); // every port up: leave the static kernel as the other top tests expect
+  got = t.send_frame(f);
+  EXPECT_FALSE(got[0].empty());
+  EXPECT_FALSE(got[1].empty());
+  EXPECT_EQ(t.counters[hw::kCntPortDownCopies], dropped + 3);
 }
 
 TEST(ReplicatorTop, PolicyRegistersRefuseAndResetValuesAreOpen) {

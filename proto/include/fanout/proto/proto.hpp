@@ -5,6 +5,7 @@
 #include "fanout/proto/aggregator.hpp"
 #include "fanout/proto/beats.hpp"
 #include "fanout/proto/bier.hpp"
+#include "fanout/proto/host_dma.hpp"
 #include "fanout/proto/packet.hpp"
 #include "fanout/proto/receiver_set.hpp"
 #include "fanout/proto/set_codec.hpp"
