@@ -8,6 +8,7 @@
 #include "spsc_ring.hpp"
 #include "transport/transport.hpp"
 #include "udp/udp_backend.hpp"
+#include "xrt/xrt_backend.hpp"
 #ifdef FANOUT_DRIVER_DPDK
 #include "dpdk/dpdk_backend.hpp"
 #endif
@@ -346,24 +347,21 @@ OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
   std::string scheme = uri.substr(0, colon);
   std::string rest = uri.substr(colon + 1);
 #ifdef FANOUT_DRIVER_DPDK
-  const char *kBuilt = "udp, sim, dpdk";
+  const char *kBuilt = "udp, sim, dpdk, xrt";
 #else
-  const char *kBuilt = "udp, sim";
+  const char *kBuilt = "udp, sim, xrt";
 #endif
-  if (scheme == "xrt"
 #ifndef FANOUT_DRIVER_DPDK
-      || scheme == "dpdk"
-#endif
-  ) {
-    return fail(Status::kNotAvailable, "'" + uri + "': the " + scheme + " backend is not built into this libfanout" +
-                                           (scheme == "dpdk" ? " (DPDK was not found at build time: Debian package "
-                                                               "libdpdk-dev)"
-                                                             : " yet") +
-                                           " (available: " + kBuilt + ")");
+  if (scheme == "dpdk") {
+    return fail(Status::kNotAvailable, "'" + uri +
+                                           "': the dpdk backend is not built into this libfanout (DPDK was not found "
+                                           "at build time: Debian package libdpdk-dev) (available: " +
+                                           kBuilt + ")");
   }
-  if (scheme != "udp" && scheme != "sim" && scheme != "dpdk")
-    return fail(Status::kBadUri, "'" + uri + "': unknown backend '" + scheme + "' (udp, sim, dpdk; reserved: xrt)");
-  const bool sim = scheme == "sim", dpdk = scheme == "dpdk";
+#endif
+  if (scheme != "udp" && scheme != "sim" && scheme != "dpdk" && scheme != "xrt")
+    return fail(Status::kBadUri, "'" + uri + "': unknown backend '" + scheme + "' (" + kBuilt + ")");
+  const bool sim = scheme == "sim", dpdk = scheme == "dpdk", xrt = scheme == "xrt";
   if (rest.rfind("//", 0) == 0) rest = rest.substr(2);
   std::string path = rest, query;
   size_t q = rest.find('?');
@@ -379,6 +377,7 @@ OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
   NodeId node = 0;
   unsigned wait_s = 30;
   uint16_t dpdk_port = 0;
+  XrtBackend::Options xrt_options;
   std::vector<std::pair<std::string, std::string>> transport_params; // e.g. max_receivers=, auth_key=
   size_t pos = 0;
   while (pos < query.size()) {
@@ -401,6 +400,16 @@ OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
       if (!number || std::stoul(v) > 65535)
         return fail(Status::kBadUri, "'" + uri + "': port must be a DPDK port id 0..65535 (got '" + v + "')");
       dpdk_port = (uint16_t)std::stoul(v);
+    } else if (xrt && (k == "device" || k == "xclbin")) {
+      if (v.empty()) return fail(Status::kBadUri, "'" + uri + "': " + k + " needs a value");
+      (k == "device" ? xrt_options.device : xrt_options.xclbin) = v;
+    } else if (xrt && k == "program") {
+      if (v != "0" && v != "1")
+        return fail(Status::kBadUri, "'" + uri +
+                                         "': program must be 1 (write the NIC's registers, the default) or 0 "
+                                         "(the NIC is programmed already) (got '" +
+                                         v + "')");
+      xrt_options.program = v == "1";
     } else if (!sim && is_uri_transport_option(k)) {
       transport_params.emplace_back(k, v); // applied over the cluster file's transport options below
     } else {
@@ -408,6 +417,8 @@ OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
                   "'" + uri + "': unknown parameter '" + k + "' (known: " +
                       (sim    ? "node, wait_s"
                        : dpdk ? "node, port, max_receivers, rate_mbps, rate_burst_bytes, auth_key, auth"
+                       : xrt  ? "node, device, xclbin, program, max_receivers, rate_mbps, rate_burst_bytes, auth_key, "
+                                "auth"
                               : "node, max_receivers, rate_mbps, rate_burst_bytes, auth_key, auth") +
                       ")");
     }
@@ -463,6 +474,12 @@ OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
       impl->backend = std::move(db);
     }
 #endif
+    if (xrt) {
+      std::unique_ptr<XrtBackend> xb;
+      Status s = XrtBackend::open(c, impl->self, xrt_options, &xb, &error);
+      if (s != Status::kOk) return fail(s, "'" + uri + "': " + error);
+      impl->backend = std::move(xb);
+    }
     if (!impl->backend) {
       std::unique_ptr<UdpBackend> udp;
       Status s = UdpBackend::open(c, impl->self, &udp, &error);
@@ -481,8 +498,9 @@ OpenResult Device::open(const std::string &uri, const DeviceOptions &options) {
   // Signed packets carry the 12-byte auth trailer: room for it in every packet this node builds.
   if (c.transport.auth != TransportOptions::kAuthOff) impl->tcfg.max_packet -= proto::kAuthTrailerBytes;
   impl->tcfg.caps = impl->backend->caps();
-  // dpdk: the engine signs and checks on the wire; the host-side transport does neither.
-  if (dpdk) impl->tcfg.opt.auth = TransportOptions::kAuthOff;
+  // dpdk: the engine signs and checks on the wire, xrt: the NIC's parser and signer; the host-side
+  // transport does neither.
+  if (dpdk || xrt) impl->tcfg.opt.auth = TransportOptions::kAuthOff;
   // Hostile-input policy: with max_receivers or rate_mbps set, every rule with the cluster's ids
   // (nodes are ascending); with neither, the open policy (nothing checked, as the NIC's reset values).
   if ((c.transport.max_receivers != 0 || c.transport.rate_mbps != 0) && !c.nodes.empty()) {

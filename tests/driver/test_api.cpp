@@ -49,7 +49,9 @@ TEST(DeviceOpen, UrisAreCheckedWithSpecificStatuses) {
 #else
       {"dpdk:0000:03:00.0", Status::kNotAvailable, "dpdk backend is not built"},
 #endif
-      {"xrt:0", Status::kNotAvailable, "xrt backend is not built"},
+      {"xrt:/nonexistent/cluster.yaml?node=0", Status::kBadConfig, "cannot open the cluster file"},
+      {"xrt:x.yaml?node=0&wait_s=1", Status::kBadUri, "unknown parameter 'wait_s' (known: node, device, xclbin"},
+      {"xrt:x.yaml?node=0&program=yes", Status::kBadUri, "program must be 1"},
       {"udp:/nonexistent/cluster.yaml?node=0", Status::kBadConfig, "cannot open the cluster file"},
       {"udp:" + c.path, Status::kBadConfig, "self: missing"},
       {"udp:" + c.path + "?node=5", Status::kBadConfig, "node 5 (this node, from ?node=) is not listed"},

@@ -24,6 +24,8 @@ int run_demo(const std::vector<std::string> &args, std::ostream &out, std::ostre
 int run_send(const std::vector<std::string> &args, std::ostream &out, std::ostream &err);
 int run_recv(const std::vector<std::string> &args, std::ostream &out, std::ostream &err);
 int run_bench(const std::vector<std::string> &args, std::ostream &out, std::ostream &err);
+// `fanout card` over XRT (without libfanout it reports that it is not built): args after `card`.
+int run_card(const std::vector<std::string> &args, std::ostream &out, std::ostream &err);
 
 } // namespace cli
 } // namespace fanout
