@@ -127,6 +127,21 @@ struct FeedHook {
   std::vector<uint64_t> take_clock;
 };
 
+// The frame-size mixes both data movers' throughput tests run: sizes drawn uniformly from
+// [lo, hi], and the least steady-state beats per clock accepted (n / (n + 1) for n-beat frames).
+struct FrameMix {
+  const char *what;
+  uint32_t lo, hi;
+  uint32_t frames;
+  double min_rate;
+};
+const FrameMix kFrameMixes[] = {
+    {"1,500-byte frames", 1500, 1500, 2000, 0.95},
+    {"random 14..9,014 bytes", proto::kDmaMinFrameBytes, proto::kMaxFrameBytes, 2000, 0.95},
+    {"random 64..1,518 bytes", 64, 1518, 3000, 0.9},
+    {"minimum frames (60 bytes)", 60, 60, 5000, 0.5},
+};
+
 } // namespace test
 } // namespace fanout
 

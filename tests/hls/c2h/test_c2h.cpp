@@ -30,6 +30,8 @@ namespace proto = fanout::proto;
 namespace hw = fanout::hw;
 using fanout::test::Bytes;
 using fanout::test::FeedHook;
+using fanout::test::FrameMix;
+using fanout::test::kFrameMixes;
 using fanout::test::Words;
 using hw::axis_word;
 
@@ -282,19 +284,7 @@ TEST(C2h, FrameCapEndsTheRun) {
 // of 2,000 frames or more, after the ring has filled.
 TEST(C2h, InputBeatsPerClock) {
   std::mt19937 rng(21);
-  struct Mix {
-    const char *what;
-    uint32_t lo, hi;
-    uint32_t frames;
-    double min_rate;
-  };
-  const Mix mixes[] = {
-      {"1,500-byte frames", 1500, 1500, 2000, 0.95},
-      {"random 14..9,014 bytes", proto::kDmaMinFrameBytes, proto::kMaxFrameBytes, 2000, 0.95},
-      {"random 64..1,518 bytes", 64, 1518, 3000, 0.9},
-      {"minimum frames (60 bytes)", 60, 60, 5000, 0.5},
-  };
-  for (const Mix &m : mixes) {
+  for (const FrameMix &m : kFrameMixes) {
     hls::stream<axis_word> in("c2h.in");
     FeedHook feed(in);
     std::vector<uint64_t> last_beat; // index of each frame's last beat in the input

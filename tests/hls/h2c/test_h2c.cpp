@@ -26,6 +26,8 @@ namespace proto = fanout::proto;
 namespace hw = fanout::hw;
 using fanout::test::Bytes;
 using fanout::test::DrainHook;
+using fanout::test::FrameMix;
+using fanout::test::kFrameMixes;
 using fanout::test::Words;
 using hw::axis_word;
 
@@ -168,19 +170,7 @@ TEST(H2c, MalformedDescriptorStopsTheRunCleanly) {
 // descriptor beat sends nothing, so n / (n + 1) for n-beat frames.
 TEST(H2c, OutputBeatsPerClock) {
   std::mt19937 rng(1);
-  struct Mix {
-    const char *what;
-    uint32_t lo, hi;
-    uint32_t frames;
-    double min_rate;
-  };
-  const Mix mixes[] = {
-      {"1,500-byte frames", 1500, 1500, 2000, 0.95},
-      {"random 14..9,014 bytes", proto::kDmaMinFrameBytes, proto::kMaxFrameBytes, 2000, 0.95},
-      {"random 64..1,518 bytes", 64, 1518, 3000, 0.9},
-      {"minimum frames (60 bytes)", 60, 60, 5000, 0.5},
-  };
-  for (const Mix &m : mixes) {
+  for (const FrameMix &m : kFrameMixes) {
     std::vector<Bytes> frames;
     uint64_t data_beats = 0;
     for (uint32_t i = 0; i < m.frames; i++) {
