@@ -3,6 +3,8 @@
 // The dpdk backend (dpdk_backend.hpp).
 #include "dpdk_backend.hpp"
 
+#include "../own_nic_frame.hpp"
+
 #include "fanout/driver/cluster.hpp"
 
 #include <rte_dev.h>
@@ -243,12 +245,7 @@ bool DpdkBackend::send(NodeId to, const uint8_t *head, uint32_t head_len, const 
     send_errors_.add();
     return false;
   }
-  proto::FanoutHeader h = proto::read_fanout_header(head);
-  proto::NetHeaders net = proto::cluster_net_headers(self_, self_, h.sender, h.message_id);
-  std::memcpy(net.eth_dst, mac_, 6);
-  std::memcpy(net.eth_src, mac_, 6);
-  net.ip_src = net.ip_dst = ipv4_;
-  net.udp_dst_port = udp_port_;
+  proto::NetHeaders net = own_nic_headers(self_, mac_, ipv4_, udp_port_, head);
   Region *region = payload_len ? find_region(payload, payload_len) : nullptr;
   if (region && !region->zero_copy) region = nullptr; // DPDK cannot DMA from it: copied
   // Ownership: `m` (and the payload segment chained to it) is ours until engine_->host_send

@@ -1,5 +1,6 @@
 #include "xrt_backend.hpp"
 
+#include "../own_nic_frame.hpp"
 #include "fanout/proto/host_dma.hpp"
 #include "nic_program.hpp"
 
@@ -80,13 +81,7 @@ bool XrtBackend::send(NodeId to, const uint8_t *head, uint32_t head_len, const u
   p::DmaDesc desc{(uint16_t)len, 0, 0};
   p::dma_encode_desc(desc, d);
   uint8_t *f = d + p::kDmaBeatBytes;
-  p::FanoutHeader h = p::read_fanout_header(head);
-  p::NetHeaders net = p::cluster_net_headers(self_, self_, h.sender, h.message_id);
-  std::memcpy(net.eth_dst, mac_, 6);
-  std::memcpy(net.eth_src, mac_, 6);
-  net.ip_src = net.ip_dst = ipv4_;
-  net.udp_dst_port = udp_port_;
-  p::write_net_headers(net, head_len + payload_len, f);
+  p::write_net_headers(own_nic_headers(self_, mac_, ipv4_, udp_port_, head), head_len + payload_len, f);
   std::memcpy(f + p::kFanoutOffset, head, head_len);
   if (payload_len) std::memcpy(f + p::kFanoutOffset + head_len, payload, payload_len);
   // The last data beat's bytes past the frame are 0 (host_dma.hpp).
