@@ -264,9 +264,12 @@ def load(design_path, regs_path):
             cu = Cu(kernel, inst, control, "hls", cw)
             cu.args = hls_kernel_args(entry, kw)
             cu.args = order_args(cu.args, signature_order(need(entry, "source", kw, str), top))
-            cu.axilite_port = "S_AXI_CONTROL"
-            end = max([a.offset + a.size for a in cu.args if a.kind != "stream"] + [0x10])
-            cu.range = pow2_at_least(end, 0x1000)
+            # A free-running kernel without registers (streams only) has no AXI-Lite slave, hence
+            # no base address; a started one always has its control block.
+            if control != "ap_ctrl_none" or any(a.kind != "stream" for a in cu.args):
+                cu.axilite_port = "S_AXI_CONTROL"
+                end = max([a.offset + a.size for a in cu.args if a.kind != "stream"] + [0x10])
+                cu.range = pow2_at_least(end, 0x1000)
         else:
             control = need(c, "control", cw, str)
             cu = Cu(kernel, inst, control, need(c, "language", cw, str), cw)

@@ -610,6 +610,8 @@ def kernel_macros(d):
     for k in d["kernels"]:
         w("")
         w(f"// {k['name']}: {k['top']} ({k['control']}, {k['source']})")
+        if not k["registers"]:
+            w("// (no registers: streams only)")
         for r in k["registers"]:
             what = f"[{r['count']}]" if "count" in r else ""
             w(f"#define {kernel_macro(k, r)} 0x{r['offset']:02X} // {r['access']}{what}, {r['bits']} bits")

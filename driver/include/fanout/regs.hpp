@@ -278,6 +278,15 @@ inline constexpr uint32_t kIdleClocks = 0x024; // rw, 32 bits: idle clocks befor
 inline constexpr uint32_t kStreamInBits = 512; // AXI4-Stream in
 } // namespace c2h
 
+// Arm tap (hls/arm_tap) - the replicator's ArmWord stream to the ACK aggregator and the peer monitor.
+namespace arm_tap {
+inline constexpr const char *kKernelName = "fanout_arm_tap";
+inline constexpr Control kControl = Control::kApCtrlNone;
+inline constexpr uint32_t kStreamInBits = 192; // AXI4-Stream in
+inline constexpr uint32_t kStreamOutAggBits = 192; // AXI4-Stream out
+inline constexpr uint32_t kStreamOutWatchBits = 192; // AXI4-Stream out
+} // namespace arm_tap
+
 // Every kernel, every kernel register (in definition order), every kernel stream.
 inline constexpr KernelInfo kKernels[] = {
     {"parser", "fanout_parser", Control::kApCtrlNone, "hls/parser/parser_top.cpp"},
@@ -287,6 +296,7 @@ inline constexpr KernelInfo kKernels[] = {
     {"auth_signer", "fanout_auth_signer", Control::kApCtrlNone, "hls/auth_signer/auth_signer_top.cpp"},
     {"h2c", "fanout_h2c", Control::kApCtrlHs, "hls/h2c/h2c_top.cpp"},
     {"c2h", "fanout_c2h", Control::kApCtrlHs, "hls/c2h/c2h_top.cpp"},
+    {"arm_tap", "fanout_arm_tap", Control::kApCtrlNone, "hls/arm_tap/arm_tap_top.cpp"},
 };
 inline constexpr KernelRegisterInfo kKernelRegisters[] = {
     {"parser", "udp_port", 0x010, 1, 16, 8, Access::kReadWrite, KernelRegKind::kScalar, "Fanout UDP destination port (0: proto::kDefaultUdpPort)"},
@@ -400,6 +410,9 @@ inline constexpr KernelStreamInfo kKernelStreams[] = {
     {"auth_signer", "out_1", false, 512},
     {"h2c", "out", false, 512},
     {"c2h", "in", true, 512},
+    {"arm_tap", "in", true, 192},
+    {"arm_tap", "out_agg", false, 192},
+    {"arm_tap", "out_watch", false, 192},
 };
 
 } // namespace fanout::regs

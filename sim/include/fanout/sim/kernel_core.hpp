@@ -1,4 +1,4 @@
-// The four HLS kernels of a Fanout node, joined as the NIC joins them, stepped one kernel clock at
+// The HLS kernels of a Fanout node, joined as the NIC joins them, stepped one kernel clock at
 // a time (cycle-level: each kernel's step() is its clock; docs/simulator.md says what is exact).
 //
 //   in ──> parser ──meta+frame──> replicator ──> port[0..P-1], repl_host
@@ -9,13 +9,13 @@
 //
 // The parser's `seen` output gives the peer monitor each valid frame's meta as soon as the frame
 // is classified (before it queues in the parser's FIFO: under load a frame can wait there for
-// microseconds, which would read as silence). The arm tap is an AXI-Stream broadcaster in
-// hardware (the replicator's arm words to the ACK aggregator and the peer monitor); the peer
-// monitor reads both every clock, so they never hold the main path. Its frames leave on
-// peer_out, which the NIC shell serves with strict priority at every MAC port (a heartbeat must
-// not wait behind data, nor behind the aggregator's frames for the host, which share agg_out).
-// Its PeerState words update the replicator's down table (tree-mode local repair,
-// docs/reliability.md).
+// microseconds, which would read as silence). The arm tap is the kernel hls/arm_tap (hw::ArmTap:
+// the replicator's arm words to the ACK aggregator and the peer monitor, a word when both have
+// room), stepped between the replicator and its readers. The peer monitor reads both its inputs
+// every clock, so they never hold the main path. Its frames leave on peer_out, which the NIC
+// shell serves with strict priority at every MAC port (a heartbeat must not wait behind data, nor
+// behind the aggregator's frames for the host, which share agg_out). Its PeerState words update
+// the replicator's down table (tree-mode local repair, docs/reliability.md).
 //
 // The streams between the kernels are the default hls::stream depth (2), what Vitis builds between
 // free-running kernels joined by stream_connect with no extra FIFO. The edge streams (in, and every
@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "ack_agg.hpp"
+#include "arm_tap.hpp"
 #include "parser.hpp"
 #include "peer_monitor.hpp"
 #include "replicator.hpp"
@@ -68,11 +69,7 @@ template <uint32_t P, uint32_t AggChildren = 17> class KernelCore {
     }
     parser_->step(in, p2r_frame_, p2r_meta_, parser_host, seen_);
     repl_->step(p2r_meta_, p2r_frame_, repl_port, repl_host, arm_raw_, fb_meta_, fb_);
-    if (!arm_raw_.empty() && !arm_.full() && !watch_.full()) {
-      hw::ArmWord a = arm_raw_.read();
-      arm_.write(a);
-      watch_.write(a);
-    }
+    tap_.step(arm_raw_, arm_, watch_);
     agg_->step(arm_, fb_meta_, fb_, agg_out);
     peer_->step(seen_, watch_, peer_out, state_);
     cycles_++;
@@ -132,6 +129,7 @@ template <uint32_t P, uint32_t AggChildren = 17> class KernelCore {
   std::unique_ptr<Replicator> repl_;
   std::unique_ptr<AckAgg> agg_;
   std::unique_ptr<PeerMonitor> peer_;
+  hw::ArmTap tap_; // no state: the words wait in arm_raw_
 
   hls::stream<hw::ParsedMeta> seen_;
   hls::stream<hw::ArmWord> arm_raw_, watch_;

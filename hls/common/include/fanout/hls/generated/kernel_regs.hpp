@@ -105,5 +105,8 @@
 #define FANOUT_REG_C2H_CAPACITY_BEATS 0x1C // rw, 32 bits
 #define FANOUT_REG_C2H_IDLE_CLOCKS 0x24 // rw, 32 bits
 
+// arm_tap: fanout_arm_tap (ap_ctrl_none, hls/arm_tap/arm_tap_top.cpp)
+// (no registers: streams only)
+
 // clang-format on
 #endif
