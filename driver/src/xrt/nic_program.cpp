@@ -1,5 +1,6 @@
 #include "nic_program.hpp"
 
+#include "fanout/proto/auth.hpp"
 #include "fanout/proto/packet.hpp"
 #include "fanout/regs.hpp"
 
@@ -17,11 +18,6 @@ uint32_t mac_hi(const uint8_t m[6]) {
 }
 uint32_t mac_lo(const uint8_t m[6]) {
   return (uint32_t)m[2] << 24 | (uint32_t)m[3] << 16 | (uint32_t)m[4] << 8 | m[5];
-}
-// Key byte 4i + j in bits 8j+7..8j of word i (the parser's auth_key, the signer's key).
-uint32_t key_word(const uint8_t key[16], uint32_t i) {
-  return (uint32_t)key[4 * i] | (uint32_t)key[4 * i + 1] << 8 | (uint32_t)key[4 * i + 2] << 16 |
-         (uint32_t)key[4 * i + 3] << 24;
 }
 
 struct Writer {
@@ -132,7 +128,9 @@ bool program_nic(CardRegisters &regs, const NicProgram &p, std::string *error) {
   // Parser: the Fanout port, authentication.
   namespace pr = regs::parser;
   w(pr::kKernelName, pr::kUdpPort, p.udp_port);
-  for (uint32_t i = 0; i < pr::kAuthKeyCount; i++) w(pr::kKernelName, pr::auth_key(i), key_word(p.auth_key, i));
+  uint32_t key[4];
+  proto::auth_key_words(p.auth_key, key);
+  for (uint32_t i = 0; i < pr::kAuthKeyCount; i++) w(pr::kKernelName, pr::auth_key(i), key[i]);
   w(pr::kKernelName, pr::kAuthMode, p.auth_mode);
   // Replicator: tree mode with fan-out F, the policy, the neighbours.
   namespace rp = regs::replicator;
@@ -170,7 +168,7 @@ bool program_nic(CardRegisters &regs, const NicProgram &p, std::string *error) {
   namespace as = regs::auth_signer;
   w(as::kKernelName, as::kSelfId, p.node);
   w(as::kKernelName, as::kUdpPort, p.udp_port);
-  for (uint32_t i = 0; i < as::kKeyCount; i++) w(as::kKernelName, as::key(i), key_word(p.auth_key, i));
+  for (uint32_t i = 0; i < as::kKeyCount; i++) w(as::kKernelName, as::key(i), key[i]);
   w(as::kKernelName, as::kEnable, p.auth_mode != 0);
   return w.ok;
 }

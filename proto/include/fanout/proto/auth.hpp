@@ -110,6 +110,14 @@ inline uint64_t siphash24(const uint8_t key[16], const uint8_t *data, uint32_t l
   return s.finish();
 }
 
+// The group key as four 32-bit words, key byte 4i + j in bits 8j+7..8j of word i: how the NIC's
+// registers hold it (the parser's auth_key, the signer's key; fanout/regs.hpp).
+inline void auth_key_words(const uint8_t key[16], uint32_t words[4]) {
+  for (uint32_t i = 0; i < 4; i++)
+    words[i] = (uint32_t)key[4 * i] | (uint32_t)key[4 * i + 1] << 8 | (uint32_t)key[4 * i + 2] << 16 |
+               (uint32_t)key[4 * i + 3] << 24;
+}
+
 inline void store_be64(uint8_t *p, uint64_t v) {
   store_be32(p, (uint32_t)(v >> 32));
   store_be32(p + 4, (uint32_t)v);

@@ -41,9 +41,7 @@ inline void auth_key_from_registers(const uint32_t words[4], uint8_t key[16]) {
 }
 // The inverse: what software writes to the registers for a key.
 inline void auth_key_to_registers(const uint8_t key[16], uint32_t words[4]) {
-  for (uint32_t i = 0; i < 4; i++)
-    words[i] = (uint32_t)key[4 * i] | (uint32_t)key[4 * i + 1] << 8 | (uint32_t)key[4 * i + 2] << 16 |
-               (uint32_t)key[4 * i + 3] << 24;
+  proto::auth_key_words(key, words);
 }
 
 struct SipHashJob {
