@@ -22,9 +22,6 @@
 namespace fanout::driver {
 namespace {
 
-// The RTL shell's kernel name (constraints/alveo_design.yaml): its registers are regs.hpp's blocks.
-constexpr const char *kShellKernel = "fanout_shell";
-
 std::string hex(uint64_t v) {
   std::ostringstream s;
   s << "0x" << std::hex << v;

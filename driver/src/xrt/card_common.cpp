@@ -25,10 +25,10 @@ bool Card::counters(std::vector<CardRegister> *out, std::string *error) {
     if (r.access != regs::Access::kReadOnly) continue;
     for (uint32_t i = 0; i < r.count; i++) {
       CardRegister c;
-      c.cu = "fanout_shell";
+      c.cu = kShellKernel;
       c.name = std::string(r.block) + "." + r.name + (r.count > 1 ? "[" + std::to_string(i) + "]" : "");
       c.offset = r.offset + 4 * i;
-      if (!read("fanout_shell", c.offset, &c.value, error)) return false;
+      if (!read(kShellKernel, c.offset, &c.value, error)) return false;
       out->push_back(c);
     }
   }
@@ -38,23 +38,22 @@ bool Card::counters(std::vector<CardRegister> *out, std::string *error) {
 bool Card::link(std::vector<PortLink> *out, std::string *error) {
   out->clear();
   uint32_t type = 0, ports = 0, up = 0, down = 0;
-  if (!read("fanout_shell", regs::link::kBase + regs::kBlockType, &type, error)) return false;
+  if (!read(kShellKernel, regs::link::kBase + regs::kBlockType, &type, error)) return false;
   if (type != regs::link::kType) {
     *error = "fanout_shell: no link block at " + std::to_string(regs::link::kBase) + " (type register reads " +
              std::to_string(type) + "): not the register map this libfanout was built with";
     return false;
   }
-  if (!read("fanout_shell", regs::nic::kPorts, &ports, error) ||
-      !read("fanout_shell", regs::link::kLinkUp, &up, error) ||
-      !read("fanout_shell", regs::link::kPortDown, &down, error))
+  if (!read(kShellKernel, regs::nic::kPorts, &ports, error) || !read(kShellKernel, regs::link::kLinkUp, &up, error) ||
+      !read(kShellKernel, regs::link::kPortDown, &down, error))
     return false;
   for (uint32_t p = 0; p < ports && p < regs::kMaxPorts; p++) {
     PortLink l;
     l.port = p;
     l.phy_up = (up >> p) & 1;
     l.marked_down = (down >> p) & 1;
-    if (!read("fanout_shell", regs::link::down_events(p), &l.down_events, error) ||
-        !read("fanout_shell", regs::link::probes_sent(p), &l.probes_sent, error))
+    if (!read(kShellKernel, regs::link::down_events(p), &l.down_events, error) ||
+        !read(kShellKernel, regs::link::probes_sent(p), &l.probes_sent, error))
       return false;
     out->push_back(l);
   }

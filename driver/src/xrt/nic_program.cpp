@@ -11,7 +11,6 @@ namespace {
 
 // hls/common/include/fanout/hls/table_write.hpp: the neighbour table's kind.
 constexpr uint32_t kTableNeighbour = 0;
-constexpr const char *kShell = "fanout_shell";
 
 uint32_t mac_hi(const uint8_t m[6]) {
   return (uint32_t)m[0] << 8 | m[1];
@@ -119,12 +118,12 @@ bool nic_program_from_cluster(const ClusterConfig &cluster, NodeId self, NicProg
 bool program_nic(CardRegisters &regs, const NicProgram &p, std::string *error) {
   Writer w{regs, error};
   // The shell: this node's addresses (source of every frame it builds), the link monitor.
-  w(kShell, regs::nic::kNodeId, p.node);
-  w(kShell, regs::nic::kMacHi, mac_hi(p.mac));
-  w(kShell, regs::nic::kMacLo, mac_lo(p.mac));
-  w(kShell, regs::nic::kIpv4, p.ipv4);
-  w(kShell, regs::nic::kUdpPort, p.udp_port);
-  w(kShell, regs::link::kInterval, p.heartbeat_clocks);
+  w(kShellKernel, regs::nic::kNodeId, p.node);
+  w(kShellKernel, regs::nic::kMacHi, mac_hi(p.mac));
+  w(kShellKernel, regs::nic::kMacLo, mac_lo(p.mac));
+  w(kShellKernel, regs::nic::kIpv4, p.ipv4);
+  w(kShellKernel, regs::nic::kUdpPort, p.udp_port);
+  w(kShellKernel, regs::link::kInterval, p.heartbeat_clocks);
   // Parser: the Fanout port, authentication.
   namespace pr = regs::parser;
   w(pr::kKernelName, pr::kUdpPort, p.udp_port);

@@ -20,6 +20,10 @@
 
 namespace fanout::driver {
 
+// The RTL shell's kernel name (constraints/alveo_design.yaml): its registers are the blocks of
+// fanout/regs.hpp (nic, link); the HLS kernels' names are regs::<kernel>::kKernelName.
+inline constexpr const char *kShellKernel = "fanout_shell";
+
 struct CardCu {
   std::string kernel;        // kernel name, e.g. fanout_parser
   std::string name;          // XRT's CU name, "<kernel>:<instance>"
