@@ -133,8 +133,8 @@ uint32_t XrtBackend::receive(RxPacket *out, uint32_t max) {
     const uint8_t *buf = dma_->rx_buffer(cons_);
     if (p::c2h_decode_header(buf, &cons_hdr_))
       cons_left_ = cons_hdr_.frames;
-    else // a run that wrote nothing (XRT's noop shim runs no kernel) leaves the cleared header
-      (p::dma_zero_from(buf, 0) ? c2h_empty_ : bad_buffers_).add();
+    else if (!p::dma_zero_from(buf, 0)) // a run that wrote nothing (XRT's noop shim runs no kernel)
+      bad_buffers_.add();               // leaves the cleared header: no frames, nothing wrong
     rx_ = 1 - rx_;
     rx_armed_ = arm(rx_);
   }

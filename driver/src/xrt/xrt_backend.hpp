@@ -58,10 +58,6 @@ class XrtBackend final : public Backend {
   void add_stats(DeviceStats &s) const override;
   Status link_status(std::string *why) const override;
 
-  Card &card() { return *card_; }
-  uint64_t data_mover_runs() const { return dma_ ? dma_->runs() : 0; }
-  uint64_t c2h_empty_runs() const { return c2h_empty_.get(); }
-
  private:
   XrtBackend() = default;
   void go_down(const std::string &why);
@@ -89,7 +85,7 @@ class XrtBackend final : public Backend {
   Status down_ = Status::kOk;
   std::string why_;
 
-  Counter frames_sent_, frames_received_, send_errors_, not_fanout_, bad_buffers_, c2h_empty_;
+  Counter frames_sent_, frames_received_, send_errors_, not_fanout_, bad_buffers_;
   Counter malformed_[kMalformedReasons];
 };
 
